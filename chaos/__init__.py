@@ -1,0 +1,39 @@
+"""chaos-outage: rehearse S3 and whole-region AWS outages before the next real one.
+
+The public Python API::
+
+    import chaos
+
+    with chaos.inject(chaos.s3_outage("us-east-1")) as outage:
+        ...                                  # every boto3 call to S3 in us-east-1 now fails
+    print(outage.ledger.fired)               # how many calls the outage hit
+"""
+
+from chaos.api import inject, region_outage, s3_outage
+from chaos.engine import Action, Call, Decision, Engine, ErrorSpec, Fault, FaultKind
+from chaos.errors import ChaosError, ConfigError, InjectionError
+from chaos.injectors import HookInjector, compressed_time
+from chaos.ledger import Event, Ledger
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "Call",
+    "ChaosError",
+    "ConfigError",
+    "Decision",
+    "Engine",
+    "ErrorSpec",
+    "Event",
+    "Fault",
+    "FaultKind",
+    "HookInjector",
+    "InjectionError",
+    "Ledger",
+    "__version__",
+    "compressed_time",
+    "inject",
+    "region_outage",
+    "s3_outage",
+]

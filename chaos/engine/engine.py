@@ -1,0 +1,218 @@
+"""The engine: armed faults, indexed by service and region, deciding for each call what happens.
+
+Pure: no boto3 client, no I/O, no sleeping. The clock (``now``) and the seed are injected, so a test
+can move time by hand and two runs with the same seed and calls take the same decisions.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from chaos.engine.call import Call
+from chaos.engine.decision import PASS, Action, Decision
+from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
+from chaos.engine.render import error_spec
+
+__all__ = ["Engine", "Explanation"]
+
+_ANY: frozenset[str] | None = None
+_NOT_ARMED = math.inf
+
+
+def _set(values: tuple[str, ...]) -> frozenset[str] | None:
+    return None if not values or "*" in values else frozenset(values)
+
+
+@dataclass(eq=False, slots=True)
+class _Rule:
+    """A fault compiled for fast matching, with its own seeded random stream."""
+
+    index: int
+    fault: Fault
+    rng: random.Random
+    services: frozenset[str] | None = field(init=False)
+    regions: frozenset[str] | None = field(init=False)
+    operations: frozenset[str] | None = field(init=False)
+    buckets: frozenset[str] | None = field(init=False)
+    start: float = _NOT_ARMED
+    end: float = _NOT_ARMED
+
+    def __post_init__(self) -> None:
+        self.services = _set(self.fault.service)
+        self.regions = _set(self.fault.region)
+        self.operations = _set(self.fault.operations)
+        self.buckets = _set(self.fault.buckets)
+
+    def targets(self, service: str, region: str, global_endpoint: bool) -> bool:
+        """Whether this rule can ever match calls to ``service`` in ``region``."""
+        if self.services is not None and service not in self.services:
+            return False
+        if self.regions is None or region in self.regions:
+            return True
+        return global_endpoint and self.fault.include_global
+
+    def mismatch(self, call: Call, now: float) -> str | None:
+        """Why this rule does not match ``call`` at ``now``, or None when it does."""
+        fault = self.fault
+        if self.services is not None and call.service not in self.services:
+            return f"service {call.service} is not {', '.join(fault.service)}"
+        if not self.targets(call.service, call.region, call.global_endpoint):
+            return f"region {call.region} is not {', '.join(fault.region)}"
+        if now < self.start:
+            return "not started yet" if self.start != _NOT_ARMED else "not armed"
+        if now >= self.end:
+            return "already over"
+        if self.operations is not None and call.operation not in self.operations:
+            return f"operation {call.operation} is not {', '.join(fault.operations)}"
+        if self.buckets is not None and call.bucket not in self.buckets:
+            return f"bucket {call.bucket} is not {', '.join(fault.buckets)}"
+        if fault.key_prefix is not None and not (call.key or "").startswith(fault.key_prefix):
+            return f"key {call.key!r} does not start with {fault.key_prefix!r}"
+        return None
+
+    def fire(self, call: Call, draw: float | None) -> Decision:
+        """The decision this rule takes for a call it matched."""
+        fault = self.fault
+        reason = f"{fault.label} matched {call.service}.{call.operation} in {call.region}"
+        if draw is not None:
+            reason += f" (drew {draw:.4f} < p={fault.probability:g})"
+        kind = fault.kind
+        if kind in ERROR_KINDS:
+            spec = error_spec(kind, call.service)
+            return Decision(Action.ERROR, reason, self.index, fault.label, error=spec)
+        if kind is FaultKind.LATENCY:
+            delay = fault.latency or 0.0
+            if fault.jitter:
+                delay += self.rng.random() * fault.jitter
+            return Decision(Action.DELAY, reason, self.index, fault.label, delay=delay)
+        if kind is FaultKind.TIMEOUT:
+            return Decision(Action.TIMEOUT, reason, self.index, fault.label, delay=fault.latency)
+        if kind is FaultKind.CONNECTION_ERROR:
+            return Decision(Action.CONNECTION_ERROR, reason, self.index, fault.label)
+        return Decision(Action.LOST_RESPONSE, reason, self.index, fault.label)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """The rules that can match calls to one (service, region): unscoped, and by bucket."""
+
+    general: tuple[_Rule, ...]
+    by_bucket: dict[str, tuple[_Rule, ...]]
+
+    def for_bucket(self, bucket: str | None) -> tuple[_Rule, ...]:
+        scoped = self.by_bucket.get(bucket) if bucket is not None and self.by_bucket else None
+        if not scoped:
+            return self.general
+        return tuple(sorted(self.general + scoped, key=lambda rule: rule.index))
+
+
+_EMPTY = _Candidates((), {})
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Whether one fault matches a call, and why or why not."""
+
+    fault: Fault
+    matches: bool
+    reason: str
+
+
+class Engine:
+    """Armed faults and the decisions they take.
+
+    Faults are indexed by (service, region, global endpoint) and by S3 bucket, so deciding for a call
+    looks only at the faults that target it. The first matching fault that fires, in declaration
+    order, decides; a fault with probability below 1 fires on a seeded share of the calls it matches.
+    """
+
+    def __init__(
+        self,
+        faults: Iterable[Fault],
+        *,
+        seed: int | None = None,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.faults: tuple[Fault, ...] = tuple(faults)
+        self.seed: int = secrets.randbits(32) if seed is None else seed
+        self._now = now
+        self._rules = [
+            _Rule(index, fault, random.Random(f"{self.seed}:{index}")) for index, fault in enumerate(self.faults)
+        ]
+        self._index: dict[tuple[str, str, bool], _Candidates] = {}
+        self.started_at: float | None = None
+
+    def arm(self, start: float | None = None) -> None:
+        """Start the timeline: each fault is active from ``start + after`` for ``for`` seconds."""
+        self.started_at = self._now() if start is None else start
+        for rule in self._rules:
+            rule.start = self.started_at + rule.fault.after
+            rule.end = math.inf if rule.fault.for_ is None else rule.start + rule.fault.for_
+
+    def elapsed(self) -> float:
+        """Seconds since the timeline started (0 before it did)."""
+        return 0.0 if self.started_at is None else self._now() - self.started_at
+
+    def _candidates(self, call: Call) -> _Candidates:
+        key = (call.service, call.region, call.global_endpoint)
+        found = self._index.get(key)
+        if found is None:
+            rules = [rule for rule in self._rules if rule.targets(*key)]
+            general = tuple(rule for rule in rules if rule.buckets is None)
+            by_bucket: dict[str, list[_Rule]] = {}
+            for rule in rules:
+                for bucket in rule.buckets or ():
+                    by_bucket.setdefault(bucket, []).append(rule)
+            found = _Candidates(general, {name: tuple(group) for name, group in by_bucket.items()}) if rules else _EMPTY
+            self._index[key] = found
+        return found
+
+    def decide(self, call: Call) -> Decision:
+        """What happens to ``call`` now."""
+        rules = self._candidates(call).for_bucket(call.bucket)
+        if not rules:
+            return PASS
+        now = self._now()
+        for rule in rules:
+            if not rule.start <= now < rule.end:
+                continue
+            if rule.operations is not None and call.operation not in rule.operations:
+                continue
+            prefix = rule.fault.key_prefix
+            if prefix is not None and not (call.key or "").startswith(prefix):
+                continue
+            draw = None
+            if rule.fault.probability < 1.0:
+                draw = rule.rng.random()
+                if draw >= rule.fault.probability:
+                    continue
+            return rule.fire(call, draw)
+        return PASS
+
+    def explain(self, call: Call) -> list[Explanation]:
+        """For every fault: does it match ``call`` now, and why (not)? Slow; for messages and reports."""
+        now = self._now()
+        explained = []
+        for rule in self._rules:
+            why = rule.mismatch(call, now)
+            if why is None:
+                probability = rule.fault.probability
+                why = "matches" + (f" (fires on {probability:.0%} of calls)" if probability < 1 else "")
+            explained.append(Explanation(rule.fault, why.startswith("matches"), why))
+        return explained
+
+    def active(self) -> list[Fault]:
+        """The faults active now."""
+        now = self._now()
+        return [rule.fault for rule in self._rules if rule.start <= now < rule.end]
+
+    def next_change(self) -> float | None:
+        """Seconds until the next fault switches on or off, or None when nothing will change."""
+        now = self._now()
+        upcoming = [t for rule in self._rules for t in (rule.start, rule.end) if now < t < math.inf]
+        return min(upcoming) - now if upcoming else None

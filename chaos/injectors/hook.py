@@ -1,0 +1,281 @@
+"""In-process injection: faults decided inside botocore, before moto and before the network.
+
+While any injection is armed, botocore's ``Endpoint._do_get_response`` (the step that emits
+``before-send`` and then sends) is wrapped, so every client in the process is covered, including
+clients created before the injection began. The wrapper runs before every ``before-send`` handler,
+moto's included: an injected error is parsed by botocore's own parser exactly as a real answer
+would be, and the backend never sees the call. The original method is restored when the last
+injection ends.
+
+An injection scoped to a boto3 Session covers the clients created from that session once it is
+scoped (botocore gives each client a copy of its session's event system when it is created).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import botocore.endpoint
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+from chaos.engine.botodata import GLOBAL_REGION
+from chaos.engine.call import Call
+from chaos.engine.decision import PASS, Action, Decision
+from chaos.engine.engine import Engine
+from chaos.engine.fault import Fault
+from chaos.engine.render import render_error
+from chaos.injectors import timewarp
+from chaos.ledger import Ledger
+
+__all__ = ["HookInjector", "flatten", "is_patched"]
+
+_SCOPE_ATTR = "_chaos_scope"
+_DEFAULT_READ_TIMEOUT = 60.0
+
+
+def flatten(faults: Iterable[Fault | Iterable[Fault]]) -> tuple[Fault, ...]:
+    """Faults given one by one or in lists, as one tuple."""
+    flat: list[Fault] = []
+    for item in faults:
+        if isinstance(item, Fault):
+            flat.append(item)
+        else:
+            flat.extend(flatten(item))
+    return tuple(flat)
+
+
+class _Dispatch:
+    """The process-wide wrapper around botocore's send step, installed while any injection is armed."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active: tuple[HookInjector, ...] = ()
+        self.original: Callable[..., Any] | None = None
+
+    def add(self, injector: HookInjector) -> None:
+        with self.lock:
+            if not self.active:
+                self.original = botocore.endpoint.Endpoint._do_get_response
+                botocore.endpoint.Endpoint._do_get_response = _do_get_response
+            self.active = (*self.active, injector)
+
+    def remove(self, injector: HookInjector) -> None:
+        with self.lock:
+            if injector not in self.active:
+                return
+            self.active = tuple(item for item in self.active if item is not injector)
+            if not self.active and self.original is not None:
+                botocore.endpoint.Endpoint._do_get_response = self.original
+                self.original = None
+
+
+_DISPATCH = _Dispatch()
+
+
+def is_patched() -> bool:
+    """Whether the hook is installed in botocore now (any injection armed)."""
+    return botocore.endpoint.Endpoint._do_get_response is _do_get_response
+
+
+def _describe(request: Any, operation_model: Any, context: dict[str, Any]) -> Call:
+    service = operation_model.service_model.service_name
+    region = context.get("client_region") or ""
+    global_endpoint = region == GLOBAL_REGION
+    bucket = key = None
+    if service == "s3":
+        signing = context.get("signing") or {}
+        region = signing.get("region") or region
+        params = context.get("input_params") or {}
+        bucket, key = params.get("Bucket"), params.get("Key")
+        host = urlsplit(request.url).hostname or ""
+        global_endpoint = host == "s3.amazonaws.com" or host.endswith(".s3.amazonaws.com")
+    retries = context.get("retries") or {}
+    return Call(
+        service,
+        operation_model.name,
+        region,
+        bucket,
+        key,
+        retries.get("attempt", 1),
+        retries.get("invocation-id"),
+        global_endpoint,
+    )
+
+
+def _scope_of(emitter: Any) -> object | None:
+    inner = getattr(emitter, "_emitter", emitter)
+    return getattr(inner, "__dict__", {}).get(_SCOPE_ATTR)
+
+
+def _session_scope(session: Any) -> object:
+    """The scope token of a boto3 or botocore Session, created on first use."""
+    botocore_session = getattr(session, "_session", session)
+    emitter = botocore_session.get_component("event_emitter")
+    inner = getattr(emitter, "_emitter", emitter)
+    token = inner.__dict__.get(_SCOPE_ATTR)
+    if token is None:
+        token = object()
+        # Clients copy their session's emitter (and its __dict__) when they are created.
+        inner.__dict__[_SCOPE_ATTR] = token
+    return token
+
+
+def _do_get_response(endpoint: Any, request: Any, operation_model: Any, context: dict[str, Any]) -> Any:
+    original = _DISPATCH.original
+    active = _DISPATCH.active
+    if original is None:  # disarmed between the lookup of this method and its call
+        original = botocore.endpoint.Endpoint._do_get_response
+    if not active:
+        return original(endpoint, request, operation_model, context)
+    scope = _scope_of(endpoint._event_emitter)
+    applicable = [inj for inj in active if inj.scope is None or inj.scope is scope]
+    if not applicable:
+        return original(endpoint, request, operation_model, context)
+    call = _describe(request, operation_model, context)
+    decision, owner = PASS, applicable[-1]
+    for injector in reversed(applicable):  # the innermost injection decides first
+        candidate = injector.engine.decide(call)
+        if candidate.fired:
+            decision, owner = candidate, injector
+            break
+    for injector in applicable:
+        injector.ledger.record(call, decision)
+    return owner.apply(decision, original, endpoint, request, operation_model, context)
+
+
+class _RawBody(io.BytesIO):
+    """The raw body botocore reads an injected response from."""
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.getvalue()
+
+
+class _AnsweringEmitter:
+    """The endpoint's event system, except that ``before-send`` is answered with our response."""
+
+    def __init__(self, emitter: Any, response: AWSResponse) -> None:
+        self._emitter = emitter
+        self._response = response
+
+    def emit(self, event_name: str, **kwargs: Any) -> Any:
+        if event_name.startswith("before-send."):
+            return [(None, self._response)]
+        return self._emitter.emit(event_name, **kwargs)
+
+
+class _AnsweringEndpoint:
+    """Stands in for an Endpoint for one call so botocore parses our response on its usual path."""
+
+    def __init__(self, endpoint: Any, response: AWSResponse) -> None:
+        self._event_emitter = _AnsweringEmitter(endpoint._event_emitter, response)
+        self._response_parser_factory = endpoint._response_parser_factory
+        self._add_modeled_error_fields = endpoint._add_modeled_error_fields
+
+    def _send(self, request: Any) -> Any:  # pragma: no cover - the response is always answered
+        raise AssertionError("an injected error must never reach the network")
+
+
+def _read_timeout(context: dict[str, Any]) -> float:
+    config = context.get("client_config")
+    timeout = getattr(config, "read_timeout", None)
+    return float(timeout) if timeout is not None else _DEFAULT_READ_TIMEOUT
+
+
+class HookInjector:
+    """Faults injected into every botocore client of this process (or of one session).
+
+    A context manager: arms on enter, disarms on exit (also when the body raised). Nests: the
+    innermost injection decides first; every armed injection records the calls it covers.
+    """
+
+    name = "hook"
+
+    def __init__(
+        self,
+        faults: Iterable[Fault | Iterable[Fault]],
+        *,
+        session: Any = None,
+        seed: int | None = None,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = timewarp.sleep,
+        max_events: int = 10_000,
+    ) -> None:
+        self.faults = flatten(faults)
+        self.engine = Engine(self.faults, seed=seed, now=now)
+        self.ledger = Ledger(max_events=max_events)
+        self.scope: object | None = None if session is None else _session_scope(session)
+        self._sleep = sleep
+        self._armed = False
+
+    @property
+    def armed(self) -> bool:
+        """Whether this injection is active now."""
+        return self._armed
+
+    @property
+    def seed(self) -> int:
+        """The seed of probability sampling (given, or drawn at random and recorded here)."""
+        return self.engine.seed
+
+    def arm(self) -> None:
+        """Start injecting; the fault timeline starts now."""
+        if self._armed:
+            return
+        self.engine.arm()
+        _DISPATCH.add(self)
+        self._armed = True
+
+    def disarm(self) -> None:
+        """Stop injecting; when no injection is left, botocore is restored."""
+        _DISPATCH.remove(self)
+        self._armed = False
+
+    def __enter__(self) -> HookInjector:
+        self.arm()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.disarm()
+
+    def apply(
+        self,
+        decision: Decision,
+        original: Callable[..., Any],
+        endpoint: Any,
+        request: Any,
+        operation_model: Any,
+        context: dict[str, Any],
+    ) -> Any:
+        """Carry out ``decision`` for one request; returns what ``_do_get_response`` returns."""
+        action = decision.action
+        if action is Action.PASS:
+            return original(endpoint, request, operation_model, context)
+        if action is Action.DELAY:
+            self._sleep(decision.delay or 0.0)
+            return original(endpoint, request, operation_model, context)
+        if action is Action.ERROR:
+            assert decision.error is not None
+            rendered = render_error(decision.error, operation_model.service_model.service_name, operation_model.name)
+            headers = HTTPHeaders()
+            for name, value in rendered.headers.items():
+                headers[name] = value
+            response = AWSResponse(request.url, rendered.status, headers, _RawBody(rendered.body))
+            return original(_AnsweringEndpoint(endpoint, response), request, operation_model, context)
+        if action is Action.CONNECTION_ERROR:
+            return None, EndpointConnectionError(endpoint_url=request.url)
+        if action is Action.LOST_RESPONSE:
+            result, _ = original(endpoint, request, operation_model, context)
+            if result is not None and result[0] is not None:
+                result[0].raw.close()
+        self._sleep(decision.delay if decision.delay is not None else _read_timeout(context))
+        return None, ReadTimeoutError(endpoint_url=request.url)
