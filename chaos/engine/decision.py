@@ -62,7 +62,7 @@ class Decision:
             return self.error.code
         if self.action is Action.DELAY:
             return "latency"
-        return self.action.value
+        return str(self.action.value)
 
 
 #: The decision when no armed fault targets a call.

@@ -41,9 +41,7 @@ def parse_duration(value: object) -> float:
     if not math.isfinite(seconds) or seconds < 0:
         raise PydanticCustomError("duration", f"{value!r} is negative or not finite; durations are >= 0")
     if seconds > MAX_DURATION_SECONDS:
-        raise PydanticCustomError(
-            "duration", f"{value!r} is longer than the 24h this tool will ever inject for"
-        )
+        raise PydanticCustomError("duration", f"{value!r} is longer than the 24h this tool will ever inject for")
     return seconds
 
 

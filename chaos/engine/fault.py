@@ -75,17 +75,13 @@ class Fault(BaseModel):
     service: tuple[str, ...] = Field(
         default=("*",), description="botocore service name (s3, dynamodb, ...), a list of them, or '*'."
     )
-    region: tuple[str, ...] = Field(
-        default=("*",), description="An AWS region (us-east-1), a list of regions, or '*'."
-    )
+    region: tuple[str, ...] = Field(default=("*",), description="An AWS region (us-east-1), a list of regions, or '*'.")
     operations: tuple[str, ...] = Field(
         default=(), description="Operation names as in botocore (GetObject, PutItem); empty means all."
     )
     buckets: tuple[str, ...] = Field(default=(), description="S3 only: bucket names; empty means all.")
     key_prefix: str | None = Field(default=None, description="S3 only: only keys starting with this.")
-    probability: float = Field(
-        default=1.0, description="Share of matching calls that fail, 0..1; sampling is seeded."
-    )
+    probability: float = Field(default=1.0, description="Share of matching calls that fail, 0..1; sampling is seeded.")
     latency: Duration | None = Field(
         default=None,
         description="For latency: the delay. For timeout: how long the client waits (default: its read timeout).",
@@ -132,9 +128,7 @@ class Fault(BaseModel):
         for name in names:
             if name != "*" and name not in regions:
                 hint = botodata.suggest(name, regions) or " (examples: us-east-1, eu-west-1)"
-                raise PydanticCustomError(
-                    "region", f"{name!r} is not an AWS region in botocore's endpoint data{hint}"
-                )
+                raise PydanticCustomError("region", f"{name!r} is not an AWS region in botocore's endpoint data{hint}")
         return names
 
     @field_validator("operations", "buckets", mode="before")
@@ -164,9 +158,7 @@ class Fault(BaseModel):
                             f"operations: {operation!r} is not an operation of {service}{hint}",
                         )
         if (self.buckets or self.key_prefix is not None) and self.service != ("s3",):
-            raise PydanticCustomError(
-                "s3_only", "buckets and key_prefix apply to S3 only: set service: s3"
-            )
+            raise PydanticCustomError("s3_only", "buckets and key_prefix apply to S3 only: set service: s3")
         if self.kind is FaultKind.LATENCY and self.latency is None:
             raise PydanticCustomError("latency", "a latency fault needs latency: a duration such as '500ms'")
         if self.jitter is not None and self.kind is not FaultKind.LATENCY:

@@ -74,25 +74,26 @@ def _modeled(service: str) -> tuple[_Modeled, ...]:
     return tuple(found)
 
 
-def _legacy_throttling_codes(service: str) -> list[str]:
-    """Throttling codes named for this service in botocore's legacy retry config."""
-    codes: list[str] = []
+@functools.cache
+def _legacy_codes(service: str) -> dict[str, int]:
+    """Error codes (and their HTTP status) named for this service in botocore's legacy retry config."""
+    codes: dict[str, int] = {}
     stack: list[Any] = [botodata.retry_config().get("retry", {}).get(service, {})]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             response = item.get("response")
             if isinstance(response, dict) and "service_error_code" in response:
-                code = response["service_error_code"]
-                if "hrottl" in code or code in _THROTTLING_CODES:
-                    codes.append(code)
+                codes[response["service_error_code"]] = int(response.get("http_status_code", 400))
             stack.extend(item.values())
-    return sorted(codes)
+    return codes
 
 
-def _spec(found: _Modeled, status: int, message: str, sender_fault: bool) -> ErrorSpec:
+def _spec(found: _Modeled, status: int, message: str, sender_fault: bool, service: str) -> ErrorSpec:
+    """A modeled error; its status from the model, else from botocore's retry config, else ``status``."""
     shape = found.shape if found.shape != found.code else None
-    return ErrorSpec(found.status or status, found.code, message, sender_fault, shape=shape)
+    status = found.status or _legacy_codes(service).get(found.code) or status
+    return ErrorSpec(status, found.code, message, sender_fault, shape=shape)
 
 
 def _internal_rank(found: _Modeled) -> int | None:
@@ -118,7 +119,7 @@ def error_spec(kind: FaultKind, service: str) -> ErrorSpec:
     if kind is FaultKind.UNAVAILABLE:
         for found in modeled:
             if found.status == 503 or found.shape in ("ServiceUnavailable", "ServiceUnavailableException"):
-                return _spec(found, 503, message, False)
+                return _spec(found, 503, message, False, service)
         return ErrorSpec(503, "ServiceUnavailable", message)
     if kind is FaultKind.THROTTLE:
         if service == "s3":
@@ -126,12 +127,12 @@ def error_spec(kind: FaultKind, service: str) -> ErrorSpec:
         for code in _THROTTLING_CODES:
             for found in modeled:
                 if code in (found.shape, found.code):
-                    return _spec(found, 400, message, True)
+                    return _spec(found, 400, message, True, service)
         if protocol == "ec2":
             return ErrorSpec(503, "RequestLimitExceeded", "Request limit exceeded.", sender_fault=True)
-        legacy = _legacy_throttling_codes(service)
+        legacy = sorted(code for code in _legacy_codes(service) if "hrottl" in code)
         if legacy:
-            return ErrorSpec(400, legacy[0], message, sender_fault=True)
+            return ErrorSpec(_legacy_codes(service)[legacy[0]], legacy[0], message, sender_fault=True)
         code = "Throttling" if protocol == "query" else "ThrottlingException"
         return ErrorSpec(400, code, message, sender_fault=True)
     if kind is FaultKind.INTERNAL_ERROR:
@@ -140,13 +141,13 @@ def error_spec(kind: FaultKind, service: str) -> ErrorSpec:
             key=lambda found: _internal_rank(found) or 0,
         )
         if ranked:
-            return _spec(ranked[0], 500, message, False)
+            return _spec(ranked[0], 500, message, False, service)
         code = "InternalError" if service == "s3" or protocol == "ec2" else "InternalFailure"
         return ErrorSpec(500, code, message)
     for code in _ACCESS_DENIED_CODES:
         for found in modeled:
             if code in (found.shape, found.code):
-                return _spec(found, 403, message, True)
+                return _spec(found, 403, message, True, service)
     if protocol == "ec2":
         return ErrorSpec(403, "UnauthorizedOperation", "You are not authorized to perform this operation.", True)
     if protocol in ("json", "smithy-rpc-v2-cbor"):

@@ -38,6 +38,8 @@ from chaos.ledger import Ledger
 __all__ = ["HookInjector", "flatten", "is_patched"]
 
 _SCOPE_ATTR = "_chaos_scope"
+# The step of botocore's Endpoint that emits before-send and then sends (botocore.endpoint).
+_SEND_STEP = "_do_get_response"
 _DEFAULT_READ_TIMEOUT = 60.0
 
 
@@ -63,8 +65,8 @@ class _Dispatch:
     def add(self, injector: HookInjector) -> None:
         with self.lock:
             if not self.active:
-                self.original = botocore.endpoint.Endpoint._do_get_response
-                botocore.endpoint.Endpoint._do_get_response = _do_get_response
+                self.original = getattr(botocore.endpoint.Endpoint, _SEND_STEP)
+                setattr(botocore.endpoint.Endpoint, _SEND_STEP, _do_get_response)
             self.active = (*self.active, injector)
 
     def remove(self, injector: HookInjector) -> None:
@@ -73,7 +75,7 @@ class _Dispatch:
                 return
             self.active = tuple(item for item in self.active if item is not injector)
             if not self.active and self.original is not None:
-                botocore.endpoint.Endpoint._do_get_response = self.original
+                setattr(botocore.endpoint.Endpoint, _SEND_STEP, self.original)
                 self.original = None
 
 
@@ -82,7 +84,7 @@ _DISPATCH = _Dispatch()
 
 def is_patched() -> bool:
     """Whether the hook is installed in botocore now (any injection armed)."""
-    return botocore.endpoint.Endpoint._do_get_response is _do_get_response
+    return getattr(botocore.endpoint.Endpoint, _SEND_STEP) is _do_get_response
 
 
 def _describe(request: Any, operation_model: Any, context: dict[str, Any]) -> Call:
@@ -132,7 +134,7 @@ def _do_get_response(endpoint: Any, request: Any, operation_model: Any, context:
     original = _DISPATCH.original
     active = _DISPATCH.active
     if original is None:  # disarmed between the lookup of this method and its call
-        original = botocore.endpoint.Endpoint._do_get_response
+        original = getattr(botocore.endpoint.Endpoint, _SEND_STEP)
     if not active:
         return original(endpoint, request, operation_model, context)
     scope = _scope_of(endpoint._event_emitter)

@@ -1,0 +1,232 @@
+"""The hook injector with real boto3 clients on moto: targeting, isolation, scoping, threads."""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+import chaos
+from chaos.injectors.hook import is_patched
+from tests.conftest import ClientFactory
+
+
+def _buckets(client: ClientFactory) -> tuple[Any, Any]:
+    east, west = client("s3", "us-east-1", attempts=1), client("s3", "eu-west-1", attempts=1)
+    east.create_bucket(Bucket="east-bucket")
+    east.create_bucket(Bucket="east-logs")
+    west.create_bucket(Bucket="west-bucket", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    return east, west
+
+
+def _fails(call: Any) -> str | None:
+    """The error code (or exception name) a call fails with, None when it works."""
+    try:
+        call()
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    except (EndpointConnectionError, ReadTimeoutError) as exc:
+        return type(exc).__name__
+    return None
+
+
+def test_us_east_1_outage_leaves_eu_west_1_working(client: ClientFactory) -> None:
+    east, west = _buckets(client)
+    with chaos.inject(chaos.s3_outage("us-east-1")) as outage:
+        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="k", Body=b"1")) == "ServiceUnavailable"
+        assert _fails(lambda: east.list_objects_v2(Bucket="east-bucket")) == "ServiceUnavailable"
+        assert _fails(lambda: west.put_object(Bucket="west-bucket", Key="k", Body=b"1")) is None
+        assert west.get_object(Bucket="west-bucket", Key="k")["Body"].read() == b"1"
+    assert outage.ledger.calls(region="us-east-1", fired=True) == 2
+    assert outage.ledger.calls(region="eu-west-1", outcome="pass") == 2
+    assert _fails(lambda: east.list_objects_v2(Bucket="east-bucket")) is None
+
+
+def test_a_failed_write_stores_nothing(client: ClientFactory) -> None:
+    east, _ = _buckets(client)
+    for kind in (
+        "unavailable",
+        "internal_error",
+        "slow_down",
+        "access_denied",
+        "connection_error",
+        "timeout",
+    ):
+        with chaos.inject(chaos.s3_outage(kind=kind), sleep=lambda _: None):
+            assert _fails(functools.partial(east.put_object, Bucket="east-bucket", Key=f"lost-{kind}", Body=b"x"))
+    assert east.list_objects_v2(Bucket="east-bucket").get("KeyCount") == 0
+
+
+def test_lost_response_stores_the_write_and_times_out(client: ClientFactory) -> None:
+    east, _ = _buckets(client)
+    waited: list[float] = []
+    with chaos.inject(chaos.s3_outage(kind="lost_response", operations=["PutObject"]), sleep=waited.append):
+        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="ghost", Body=b"boo")) == "ReadTimeoutError"
+    assert east.get_object(Bucket="east-bucket", Key="ghost")["Body"].read() == b"boo"
+    assert waited == [60.0]  # the client's default read timeout
+
+
+def test_bucket_and_operation_scoped_faults_hit_only_their_targets(client: ClientFactory) -> None:
+    east, _ = _buckets(client)
+    with chaos.inject(chaos.s3_outage(buckets=["east-logs"])):
+        assert _fails(lambda: east.put_object(Bucket="east-logs", Key="k", Body=b"1")) == "ServiceUnavailable"
+        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="k", Body=b"1")) is None
+    with chaos.inject(chaos.s3_outage(operations=["PutObject"], kind="slow_down")):
+        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="k2", Body=b"1")) == "SlowDown"
+        assert _fails(lambda: east.get_object(Bucket="east-bucket", Key="k")) is None
+    with chaos.inject(chaos.s3_outage(key_prefix="tmp/")):
+        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="tmp/x", Body=b"1")) == "ServiceUnavailable"
+        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="keep/x", Body=b"1")) is None
+
+
+def test_region_outage_hits_every_service_of_its_region_and_no_other(client: ClientFactory) -> None:
+    calls = {
+        "s3": lambda c: c.list_buckets(),
+        "dynamodb": lambda c: c.list_tables(),
+        "sqs": lambda c: c.list_queues(),
+        "sts": lambda c: c.get_caller_identity(),
+        "lambda": lambda c: c.list_functions(),
+        "ec2": lambda c: c.describe_vpcs(),
+    }
+    with chaos.inject(chaos.region_outage("eu-west-1")) as outage:
+        for service, call in calls.items():
+            in_region, elsewhere = client(service, "eu-west-1", attempts=1), client(service, "us-west-2", attempts=1)
+            assert _fails(functools.partial(call, in_region)) == "EndpointConnectionError"
+            assert _fails(functools.partial(call, elsewhere)) is None
+    assert outage.ledger.calls(region="eu-west-1", outcome="connection_error") == len(calls)
+    assert outage.ledger.calls(region="us-west-2", outcome="pass") == len(calls)
+
+
+def test_include_global_fails_iam_global_sts_and_s3_amazonaws_com(client: ClientFactory) -> None:
+    iam = client("iam", "eu-west-1", attempts=1)
+    global_sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        config=Config(retries={"total_max_attempts": 1}),
+        endpoint_url="https://sts.amazonaws.com",
+    )
+    with chaos.inject(chaos.region_outage("us-east-1")):
+        assert _fails(iam.list_users) is None
+    with chaos.inject(chaos.region_outage("us-east-1", include_global=True)) as outage:
+        assert _fails(iam.list_users) == "EndpointConnectionError"
+        assert _fails(global_sts.get_caller_identity) == "EndpointConnectionError"
+        assert _fails(client("s3", "us-east-1", attempts=1).list_buckets) == "EndpointConnectionError"
+        assert _fails(client("sqs", "eu-west-1", attempts=1).list_queues) is None
+    assert outage.ledger.calls(service="iam", region="aws-global", outcome="connection_error") == 1
+
+
+def test_clients_created_before_are_covered(client: ClientFactory) -> None:
+    early = client("dynamodb")
+    with chaos.inject(chaos.Fault(kind="throttle", service="dynamodb")):
+        assert _fails(early.list_tables) == "ThrottlingException"
+    assert _fails(early.list_tables) is None
+
+
+def test_session_scope_covers_only_that_sessions_clients(client: ClientFactory) -> None:
+    scoped, other = boto3.Session(region_name="us-east-1"), boto3.Session(region_name="us-east-1")
+    config = Config(retries={"total_max_attempts": 1})
+    with chaos.inject(chaos.Fault(kind="unavailable", service="sqs"), session=scoped) as outage:
+        assert _fails(scoped.client("sqs", config=config).list_queues) == "ServiceUnavailable"
+        assert _fails(other.client("sqs", config=config).list_queues) is None
+        assert _fails(client("sqs", attempts=1).list_queues) is None
+    assert outage.ledger.total == 1
+
+
+def test_nesting_inner_decides_first_and_exit_restores_the_outer(client: ClientFactory) -> None:
+    s3, ddb = client("s3", attempts=1), client("dynamodb", attempts=1)
+    with chaos.inject(chaos.s3_outage()) as outer:
+        with chaos.inject(
+            chaos.s3_outage(kind="access_denied"), chaos.Fault(kind="throttle", service="dynamodb")
+        ) as inner:
+            assert _fails(s3.list_buckets) == "AccessDenied"
+            assert _fails(ddb.list_tables) == "ThrottlingException"
+        assert _fails(s3.list_buckets) == "ServiceUnavailable"
+        assert _fails(ddb.list_tables) is None
+        assert is_patched()
+    assert not is_patched()
+    assert _fails(s3.list_buckets) is None
+    assert inner.ledger.total == 2
+    assert outer.ledger.total == 4  # the outer injection saw every call made while it was armed
+    assert outer.ledger.calls(outcome="AccessDenied") == 1
+
+
+def test_exit_removes_the_hook_when_the_body_raises(client: ClientFactory) -> None:
+    s3 = client("s3", attempts=1)
+    injection = chaos.inject(chaos.s3_outage())
+    with pytest.raises(RuntimeError, match="boom"), injection:
+        raise RuntimeError("boom")
+    assert not injection.armed
+    assert not is_patched()
+    assert _fails(s3.list_buckets) is None
+
+
+def test_latency_holds_no_lock_across_threads(client: ClientFactory) -> None:
+    s3 = client("s3")
+    s3.create_bucket(Bucket="east-bucket")
+    threads = 8
+    barrier = threading.Barrier(threads, timeout=20)
+
+    def sleep(_: float) -> None:
+        # Every thread must be inside its delay at the same time: a lock held while sleeping
+        # would leave the others outside and break the barrier.
+        barrier.wait()
+
+    with (
+        chaos.inject(chaos.s3_outage(kind="latency", latency="5s"), sleep=sleep) as outage,
+        ThreadPoolExecutor(threads) as pool,
+    ):
+        results = list(pool.map(lambda _: s3.list_objects_v2(Bucket="east-bucket")["KeyCount"], range(threads)))
+    assert results == [0] * threads
+    assert outage.ledger.calls(outcome="latency") == threads
+
+
+def _binomial_interval(n: int, p: float, z: float = 3.2905) -> tuple[float, float]:
+    """The 99.9% interval of a binomial count (normal approximation; n*p is large here)."""
+    mean, sd = n * p, math.sqrt(n * p * (1 - p))
+    return mean - z * sd, mean + z * sd
+
+
+def _run_probability(client: ClientFactory, seed: int) -> list[str]:
+    s3 = client("s3", attempts=1)
+    with chaos.inject(chaos.s3_outage(probability=0.3), seed=seed) as outage:
+        for _ in range(2000):
+            _fails(s3.list_buckets)
+    assert outage.seed == seed
+    return [event.outcome for event in outage.ledger.events()]
+
+
+def test_probability_over_2000_calls_is_binomial_and_seeded(client: ClientFactory) -> None:
+    first = _run_probability(client, seed=2017)
+    second = _run_probability(client, seed=2017)
+    assert len(first) == 2000
+    assert first == second  # call for call
+    low, high = _binomial_interval(2000, 0.3)
+    assert low <= first.count("ServiceUnavailable") <= high
+    assert _run_probability(client, seed=2018) != first
+
+
+def test_ledger_adds_up_under_16_threads(client: ClientFactory) -> None:
+    s3 = client("s3", attempts=1, max_pool_connections=16)
+    s3.create_bucket(Bucket="east-bucket")
+    errors = [0] * 16
+
+    def work(worker: int) -> None:
+        for _ in range(500):
+            if _fails(lambda: s3.head_bucket(Bucket="east-bucket")):
+                errors[worker] += 1
+
+    with chaos.inject(chaos.s3_outage(probability=0.5), seed=3) as outage, ThreadPoolExecutor(16) as pool:
+        list(pool.map(work, range(16)))
+    assert outage.ledger.total == 16 * 500
+    assert outage.ledger.fired == sum(errors)
+    assert outage.ledger.calls(outcome="pass") == 16 * 500 - sum(errors)
+    assert outage.ledger.by_fault() == {"unavailable s3 us-east-1 p=0.5": sum(errors)}
+    low, high = _binomial_interval(8000, 0.5)
+    assert low <= sum(errors) <= high
