@@ -99,19 +99,30 @@ class _Rule:
 
 @dataclass(frozen=True, slots=True)
 class _Candidates:
-    """The rules that can match calls to one (service, region): unscoped, and by bucket."""
+    """The rules that can match calls to one (service, region).
+
+    Each rule sits under its most selective dimension: its buckets if it has any, else its
+    operations, else it is general. A call looks at the general rules plus those filed under its
+    bucket and its operation, so faults aimed elsewhere cost nothing.
+    """
 
     general: tuple[_Rule, ...]
     by_bucket: dict[str, tuple[_Rule, ...]]
+    by_operation: dict[str, tuple[_Rule, ...]]
 
-    def for_bucket(self, bucket: str | None) -> tuple[_Rule, ...]:
-        scoped = self.by_bucket.get(bucket) if bucket is not None and self.by_bucket else None
-        if not scoped:
-            return self.general
-        return tuple(sorted(self.general + scoped, key=lambda rule: rule.index))
+    def lookup(self, call: Call) -> tuple[_Rule, ...]:
+        found = self.general
+        extra: tuple[_Rule, ...] = ()
+        if self.by_bucket and call.bucket is not None:
+            extra = self.by_bucket.get(call.bucket, ())
+        if self.by_operation:
+            extra += self.by_operation.get(call.operation, ())
+        if not extra:
+            return found
+        return tuple(sorted(found + extra, key=lambda rule: rule.index))
 
 
-_EMPTY = _Candidates((), {})
+_EMPTY = _Candidates((), {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,19 +173,35 @@ class Engine:
         key = (call.service, call.region, call.global_endpoint)
         found = self._index.get(key)
         if found is None:
-            rules = [rule for rule in self._rules if rule.targets(*key)]
-            general = tuple(rule for rule in rules if rule.buckets is None)
-            by_bucket: dict[str, list[_Rule]] = {}
-            for rule in rules:
-                for bucket in rule.buckets or ():
-                    by_bucket.setdefault(bucket, []).append(rule)
-            found = _Candidates(general, {name: tuple(group) for name, group in by_bucket.items()}) if rules else _EMPTY
+            found = self._build(key)
             self._index[key] = found
         return found
 
+    def _build(self, key: tuple[str, str, bool]) -> _Candidates:
+        rules = [rule for rule in self._rules if rule.targets(*key)]
+        if not rules:
+            return _EMPTY
+        general: list[_Rule] = []
+        by_bucket: dict[str, list[_Rule]] = {}
+        by_operation: dict[str, list[_Rule]] = {}
+        for rule in rules:
+            if rule.buckets is not None:
+                for bucket in rule.buckets:
+                    by_bucket.setdefault(bucket, []).append(rule)
+            elif rule.operations is not None:
+                for operation in rule.operations:
+                    by_operation.setdefault(operation, []).append(rule)
+            else:
+                general.append(rule)
+        return _Candidates(
+            tuple(general),
+            {name: tuple(group) for name, group in by_bucket.items()},
+            {name: tuple(group) for name, group in by_operation.items()},
+        )
+
     def decide(self, call: Call) -> Decision:
         """What happens to ``call`` now."""
-        rules = self._candidates(call).for_bucket(call.bucket)
+        rules = self._candidates(call).lookup(call)
         if not rules:
             return PASS
         now = self._now()

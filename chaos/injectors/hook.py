@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import botocore.endpoint
 from botocore.awsrequest import AWSResponse
@@ -97,7 +96,7 @@ def _describe(request: Any, operation_model: Any, context: dict[str, Any]) -> Ca
         region = signing.get("region") or region
         params = context.get("input_params") or {}
         bucket, key = params.get("Bucket"), params.get("Key")
-        host = urlsplit(request.url).hostname or ""
+        host = _host(request.url)
         global_endpoint = host == "s3.amazonaws.com" or host.endswith(".s3.amazonaws.com")
     retries = context.get("retries") or {}
     return Call(
@@ -110,6 +109,14 @@ def _describe(request: Any, operation_model: Any, context: dict[str, Any]) -> Ca
         retries.get("invocation-id"),
         global_endpoint,
     )
+
+
+def _host(url: str) -> str:
+    """The host of a URL; cheaper than urlsplit on the path of every call."""
+    start = url.find("://") + 3
+    end = url.find("/", start)
+    host = url[start:] if end < 0 else url[start:end]
+    return host.rsplit(":", 1)[0] if ":" in host else host
 
 
 def _scope_of(emitter: Any) -> object | None:

@@ -180,12 +180,25 @@ def test_sampling_of_one_fault_is_not_disturbed_by_other_calls() -> None:
 
 
 def test_a_thousand_faults_that_match_nothing_are_not_scanned() -> None:
-    faults = [fault(service="dynamodb", region="eu-west-1") for _ in range(500)]
-    faults += [fault(service="s3", buckets=[f"other-{i}"]) for i in range(500)]
+    faults = [fault(service="dynamodb", region="eu-west-1") for _ in range(250)]
+    faults += [fault(service="s3", region="us-west-2") for _ in range(250)]
+    faults += [fault(service="s3", buckets=[f"other-{i}"]) for i in range(250)]
+    faults += [fault(service="s3", operations=["DeleteObjects"]) for i in range(250)]
     engine = armed(*faults)
     assert engine.decide(GET).action is Action.PASS
-    # One index entry per (service, region, global) seen; the bucket-scoped faults sit under their buckets.
     candidates = engine._candidates(GET)
     assert candidates.general == ()
-    assert len(candidates.by_bucket) == 500
-    assert candidates.for_bucket("photos") == ()
+    assert (len(candidates.by_bucket), len(candidates.by_operation["DeleteObjects"])) == (250, 250)
+    assert candidates.lookup(GET) == ()
+    assert engine.decide(Call("s3", "DeleteObjects", "us-east-1", bucket="other-7")).fault_index == 500 + 7
+
+
+def test_bucket_and_operation_scoped_rules_keep_declaration_order() -> None:
+    engine = armed(
+        fault(kind="throttle", service="s3", operations=["GetObject"], probability=0.0),
+        fault(kind="access_denied", service="s3", buckets=["photos"], operations=["PutObject"]),
+        fault(kind="internal_error", service="s3"),
+        fault(kind="throttle", service="s3", buckets=["photos"]),
+    )
+    assert engine.decide(GET).fault_index == 2
+    assert engine.decide(Call("s3", "PutObject", "us-east-1", bucket="photos")).fault_index == 1

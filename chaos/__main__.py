@@ -1,0 +1,5 @@
+"""``python -m chaos``: the ``outage`` command."""
+
+from chaos.cli import main
+
+main()
