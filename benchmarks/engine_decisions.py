@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _faults import non_matching  # noqa: E402
+from _faults import non_matching
 
-from chaos import Call, Engine, Fault  # noqa: E402
+from chaos import Call, Engine, Fault
 
 TARGET = 200_000
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import boto3  # noqa: E402
-from _faults import non_matching  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from _faults import non_matching
+from moto import mock_aws
 
-import chaos  # noqa: E402
+import chaos
 
 CALLS = 2000
 ROUNDS = 7

@@ -5,6 +5,7 @@ Runs on moto's in-process AWS with fake credentials: nothing leaves the machine.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -83,9 +84,11 @@ def run_sdk_demo(console: Console | None = None) -> bool:
     console = console or Console()
     config = Config(retries={"mode": "standard", "total_max_attempts": 3})
     with _fake_aws():
-        clients = {region: boto3.client("s3", region_name=region, config=config) for region in _BUCKETS}
+        clients: dict[str, Any] = {region: boto3.client("s3", region_name=region, config=config) for region in _BUCKETS}
         for region, bucket in _BUCKETS.items():
-            extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            extra: dict[str, Any] = {}
+            if region != "us-east-1":
+                extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
             clients[region].create_bucket(Bucket=bucket, **extra)
 
         console.rule("[bold]S3 in us-east-1 goes dark (2017-02-28, rehearsed)")
@@ -95,37 +98,27 @@ def run_sdk_demo(console: Console | None = None) -> bool:
         with chaos.inject(chaos.s3_outage("us-east-1"), seed=2017) as outage:
             for region, bucket in _BUCKETS.items():
                 s3 = clients[region]
+                works = region != "us-east-1"
                 console.print(f"[bold]{region}[/]")
-                outcomes.append(
-                    _attempt(
-                        console, "PutObject", lambda s3=s3, b=bucket: s3.put_object(Bucket=b, Key="o-1", Body=b"x")
-                    )
-                    == (region != "us-east-1")
-                )
-                outcomes.append(
-                    _attempt(console, "GetObject", lambda s3=s3, b=bucket: s3.get_object(Bucket=b, Key="o-1"))
-                    == (region != "us-east-1")
-                )
+                put = functools.partial(s3.put_object, Bucket=bucket, Key="o-1", Body=b"x")
+                outcomes.append(_attempt(console, "PutObject", put) == works)
+                get = functools.partial(s3.get_object, Bucket=bucket, Key="o-1")
+                outcomes.append(_attempt(console, "GetObject", get) == works)
         console.print()
         console.print(_attempts_table(outage.ledger))
         console.print()
         console.rule("[bold]The outage is over")
-        east = clients["us-east-1"]
-        stored = east.list_objects_v2(Bucket=_BUCKETS["us-east-1"]).get("KeyCount", 0)
+        east, east_bucket = clients["us-east-1"], _BUCKETS["us-east-1"]
+        stored = east.list_objects_v2(Bucket=east_bucket).get("KeyCount", 0)
         console.print(
-            f"Objects stored in us-east-1 by the failed writes: [bold]{stored}[/] (an injected error has no side effect)"
+            f"Objects stored in us-east-1 by the failed writes: [bold]{stored}[/]"
+            " (an injected error has no side effect)"
         )
         outcomes.append(stored == 0)
-        outcomes.append(
-            _attempt(
-                console,
-                "us-east-1 PutObject",
-                lambda: east.put_object(Bucket=_BUCKETS["us-east-1"], Key="o-1", Body=b"x"),
-            )
-        )
-        fired = outage.ledger.fired
+        put = functools.partial(east.put_object, Bucket=east_bucket, Key="o-1", Body=b"x")
+        outcomes.append(_attempt(console, "us-east-1 PutObject", put))
         console.print(
-            f"\nThe ledger saw {outage.ledger.total} attempts; the fault fired on {fired} "
+            f"\nThe ledger saw {outage.ledger.total} attempts; the fault fired on {outage.ledger.fired} "
             f"({outage.ledger.calls(region='eu-west-1')} eu-west-1 attempts went through untouched)."
         )
     ok = all(outcomes)
