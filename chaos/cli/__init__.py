@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from chaos.cli import demo
+from chaos.cli import demo, plan, schema, validate
 
 __all__ = ["app", "main"]
 
@@ -14,7 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Rehearse S3 and whole-region AWS outages: inject them, drive your application, judge the result.",
 )
-app.add_typer(demo.app)
+for _module in (validate, plan, schema, demo):
+    app.add_typer(_module.app)
 
 
 @app.callback()

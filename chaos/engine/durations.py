@@ -6,7 +6,7 @@ import math
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 __all__ = ["MAX_DURATION_SECONDS", "Duration", "format_duration", "parse_duration"]
@@ -61,4 +61,12 @@ Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(ms|s|m|h)?\s*$", "examples": ["250ms", "10s", "2m"]},
+                {"type": "number", "minimum": 0, "maximum": MAX_DURATION_SECONDS},
+            ]
+        }
+    ),
 ]

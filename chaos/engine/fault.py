@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chaos.engine import botodata
@@ -50,6 +50,12 @@ ERROR_KINDS = frozenset(
 
 _KIND_VALUES = [kind.value for kind in FaultKind]
 
+#: A name or a list of names (in files and JSON); held as a tuple.
+Names = Annotated[
+    tuple[str, ...],
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+
 
 def _names(value: Any, field: str) -> tuple[str, ...]:
     """A name or a list of names as a tuple; ``"*"`` stays a one-element tuple."""
@@ -72,14 +78,14 @@ class Fault(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, use_enum_values=False)
 
     kind: FaultKind = Field(description="What happens to a matched call: " + ", ".join(_KIND_VALUES) + ".")
-    service: tuple[str, ...] = Field(
+    service: Names = Field(
         default=("*",), description="botocore service name (s3, dynamodb, ...), a list of them, or '*'."
     )
-    region: tuple[str, ...] = Field(default=("*",), description="An AWS region (us-east-1), a list of regions, or '*'.")
-    operations: tuple[str, ...] = Field(
+    region: Names = Field(default=("*",), description="An AWS region (us-east-1), a list of regions, or '*'.")
+    operations: Names = Field(
         default=(), description="Operation names as in botocore (GetObject, PutItem); empty means all."
     )
-    buckets: tuple[str, ...] = Field(default=(), description="S3 only: bucket names; empty means all.")
+    buckets: Names = Field(default=(), description="S3 only: bucket names; empty means all.")
     key_prefix: str | None = Field(default=None, description="S3 only: only keys starting with this.")
     probability: float = Field(default=1.0, description="Share of matching calls that fail, 0..1; sampling is seeded.")
     latency: Duration | None = Field(

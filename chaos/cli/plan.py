@@ -1,0 +1,55 @@
+"""``outage plan FILE``: what a run would inject, when and where; changes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from chaos.cli import exits
+from chaos.errors import ConfigError
+from chaos.loading import ExperimentError, load_experiment
+from chaos.plan import make_plan
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command("plan")
+def plan(
+    file: Annotated[Path, typer.Argument(help="The experiment file.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    injector: Annotated[
+        Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
+        typer.Option(help="hook, gateway or iam (default: the experiment's, else gateway with an app, hook without)."),
+    ] = None,
+) -> None:
+    """Show the resolved timeline, the injector and the guardrails; change nothing.
+
+    Exit 0; 2 if the file is invalid; 3 if a guardrail refuses the plan.
+    """
+    if injector is not None and injector not in ("hook", "gateway", "iam"):
+        typer.echo(f"--injector: {injector!r} is not one of hook, gateway, iam", err=True)
+        raise typer.Exit(exits.INVALID)
+    try:
+        experiment = load_experiment(file)
+        result = make_plan(experiment, source=str(file), injector=injector)
+    except ExperimentError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(exits.INVALID) from None
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.INVALID) from None
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.render())
+    if result.problems:
+        for reason in result.problems:
+            typer.echo(f"{file}: {reason}", err=True)
+        raise typer.Exit(exits.INVALID)
+    if not result.within_guardrails:
+        for violation in result.guardrails.violations:
+            typer.echo(f"refused by guardrail {violation}", err=True)
+        raise typer.Exit(exits.REFUSED)

@@ -1,0 +1,29 @@
+"""``outage schema``: the JSON Schema of the experiment format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from chaos.schema import schema_text
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command("schema")
+def schema(
+    output: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
+        typer.Option("--output", "-o", help="Write to this file instead of standard output."),
+    ] = None,
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of experiment files, for editors and CI."""
+    text = schema_text()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)

@@ -1,0 +1,229 @@
+"""The plan: what an experiment would inject, when and where, and whether that is within the limits.
+
+Making a plan changes nothing anywhere: it reads the experiment, the project's guardrails and
+botocore's models, nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from chaos.engine.durations import format_duration
+from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
+from chaos.engine.render import error_spec
+from chaos.guardrails import GuardrailCheck, check_guardrails
+from chaos.model import Experiment
+
+__all__ = ["IAM_UNSUPPORTED", "InjectorName", "Plan", "PlannedFault", "make_plan", "resolve_injector"]
+
+InjectorName = Literal["hook", "gateway", "iam"]
+
+#: Fault kinds that deny policies cannot reproduce.
+IAM_UNSUPPORTED = frozenset({FaultKind.LATENCY, FaultKind.TIMEOUT, FaultKind.LOST_RESPONSE})
+
+_INJECTORS = {
+    "hook": "in-process: botocore itself fails the calls (Python applications, pytest)",
+    "gateway": "outage gateway: moto behind a fault middleware; the application's AWS_ENDPOINT_URL points at it",
+    "iam": "real AWS: self-expiring deny policies attached to the target principals",
+}
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """One fault of the plan, with its window on the run's clock and what it does."""
+
+    index: int
+    label: str
+    kind: str
+    services: list[str]
+    regions: list[str]
+    operations: list[str]
+    buckets: list[str]
+    key_prefix: str | None
+    probability: float
+    include_global: bool
+    start: float
+    """Seconds from the start of the run."""
+    end: float | None
+    effect: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run of an experiment would do."""
+
+    title: str
+    source: str
+    injector: str
+    injector_description: str
+    seed: int | None
+    phases: dict[str, tuple[float, float | None]]
+    faults: list[PlannedFault]
+    guardrails: GuardrailCheck
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Reasons the chosen injector cannot carry out this plan at all."""
+
+    @property
+    def within_guardrails(self) -> bool:
+        """Whether every limit holds."""
+        return self.guardrails.ok
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the plan."""
+        limits = self.guardrails.limits.model_dump(mode="json", exclude_none=True)
+        return {
+            "title": self.title,
+            "source": self.source,
+            "injector": self.injector,
+            "seed": self.seed,
+            "phases": {name: {"start": start, "end": end} for name, (start, end) in self.phases.items()},
+            "faults": [asdict(fault) for fault in self.faults],
+            "guardrails": {
+                "sources": self.guardrails.sources,
+                "limits": limits,
+                "within": self.within_guardrails,
+                "violations": [asdict(violation) for violation in self.guardrails.violations],
+            },
+            "notes": self.notes,
+            "problems": self.problems,
+            "changes_made": False,
+        }
+
+    def render(self) -> str:
+        """The plan as text for a terminal."""
+        lines = [f"Plan: {self.title}  ({self.source})", f"Injector: {self.injector} — {self.injector_description}"]
+        lines.append(f"Seed: {self.seed if self.seed is not None else 'random (recorded in the journal)'}")
+        phases = ", ".join(f"{name} {_window(start, end)}" for name, (start, end) in self.phases.items())
+        lines += [f"Phases: {phases}", "", "Faults (times from the start of the run):"]
+        for fault in self.faults:
+            lines.append(f"  [{fault.index}] {_window(fault.start, fault.end):<14} {fault.label}")
+            lines.append(f"      {fault.effect}")
+        sources = " + ".join(self.guardrails.sources)
+        limits = self.guardrails.limits.model_dump(exclude_none=True, exclude_defaults=True)
+        lines += ["", f"Guardrails ({sources}):"]
+        if not limits:
+            lines.append("  none set")
+        for name, value in limits.items():
+            shown = (
+                format_duration(value)
+                if name == "max_duration"
+                else (", ".join(value) if isinstance(value, tuple) else value)
+            )
+            lines.append(f"  {name}: {shown}")
+        for violation in self.guardrails.violations:
+            lines.append(f"  EXCEEDED {violation}")
+        lines.append(f"Within guardrails: {'yes' if self.within_guardrails else 'no'}")
+        lines += [f"Note: {note}" for note in self.notes]
+        lines += [f"Cannot inject: {problem}" for problem in self.problems]
+        lines.append("Nothing has been changed.")
+        return "\n".join(lines)
+
+
+def _window(start: float, end: float | None) -> str:
+    return f"{format_duration(start)}-{format_duration(end) if end is not None else 'end'}"
+
+
+def _effect(fault: Fault, injector: str) -> str:
+    services = "every service" if "*" in fault.service else ", ".join(fault.service)
+    regions = "every region" if "*" in fault.region else ", ".join(fault.region)
+    what = f"{services} in {regions}"
+    if fault.include_global:
+        what += " and the global endpoints (IAM, global STS, s3.amazonaws.com)"
+    if fault.operations:
+        what += f", operations {', '.join(fault.operations)}"
+    if fault.buckets:
+        what += f", buckets {', '.join(fault.buckets)}"
+    if fault.key_prefix is not None:
+        what += f", keys under {fault.key_prefix!r}"
+    share = "" if fault.probability >= 1 else f"{fault.probability:.0%} of "
+    if injector == "iam":
+        if fault.kind in IAM_UNSUPPORTED:
+            return f"{what}: {fault.kind.value} cannot be injected by IAM"
+        return f"{share}calls to {what} are denied: AccessDenied (403)"
+    if fault.kind in ERROR_KINDS:
+        if len(fault.service) == 1 and fault.service[0] != "*":
+            spec = error_spec(fault.kind, fault.service[0])
+            answer = f"{spec.status} {spec.code}"
+        else:
+            answer = f"each service's own {fault.kind.value} error"
+        return f"{share}calls to {what} answer {answer}; the backend never sees them"
+    effects = {
+        FaultKind.CONNECTION_ERROR: "cannot connect (no HTTP answer)",
+        FaultKind.TIMEOUT: "time out after the client's read timeout"
+        + (f" ({format_duration(fault.latency)})" if fault.latency else ""),
+        FaultKind.LATENCY: f"are delayed by {format_duration(fault.latency or 0)}"
+        + (f" + up to {format_duration(fault.jitter)}" if fault.jitter else ""),
+        FaultKind.LOST_RESPONSE: "are executed, then the answer is lost (read timeout)",
+    }
+    return f"{share}calls to {what} {effects[fault.kind]}"
+
+
+def resolve_injector(experiment: Experiment, override: str | None = None) -> str:
+    """The injector a run uses: the override, the experiment's, or gateway with an app and hook without."""
+    if override:
+        return override
+    if experiment.injector:
+        return experiment.injector
+    return "gateway" if experiment.app is not None else "hook"
+
+
+def make_plan(
+    experiment: Experiment,
+    source: str = "<experiment>",
+    injector: str | None = None,
+    project_dir: str | os.PathLike[str] | None = None,
+) -> Plan:
+    """The plan of ``experiment``: timeline, targets, injector and guardrails. Changes nothing."""
+    chosen = resolve_injector(experiment, injector)
+    baseline = experiment.phases.baseline
+    phase = experiment.fault_phase
+    phases: dict[str, tuple[float, float | None]] = {"baseline": (0.0, baseline)}
+    phases["faults"] = (baseline, None if phase is None else baseline + phase)
+    if phase is not None:
+        phases["recovery"] = (baseline + phase, baseline + phase + experiment.phases.recovery)
+    faults = [
+        PlannedFault(
+            index=index,
+            label=fault.label,
+            kind=fault.kind.value,
+            services=list(fault.service),
+            regions=list(fault.region),
+            operations=list(fault.operations),
+            buckets=list(fault.buckets),
+            key_prefix=fault.key_prefix,
+            probability=fault.probability,
+            include_global=fault.include_global,
+            start=baseline + fault.after,
+            end=None
+            if fault.end is None and phase is None
+            else baseline + (fault.end if fault.end is not None else phase or 0),
+            effect=_effect(fault, chosen),
+        )
+        for index, fault in enumerate(experiment.faults)
+    ]
+    notes, problems = [], []
+    if chosen == "iam":
+        kinds = sorted({fault.kind.value for fault in experiment.faults if fault.kind in ERROR_KINDS})
+        for kind in kinds:
+            notes.append(f"{kind} is rendered as AccessDenied under IAM")
+        for index, fault in enumerate(experiment.faults):
+            if fault.kind in IAM_UNSUPPORTED:
+                problems.append(
+                    f"fault {index}: {fault.kind.value} cannot be reproduced by deny policies; "
+                    "use --injector hook or --injector gateway"
+                )
+    return Plan(
+        title=experiment.title,
+        source=source,
+        injector=chosen,
+        injector_description=_INJECTORS[chosen],
+        seed=experiment.seed,
+        phases=phases,
+        faults=faults,
+        guardrails=check_guardrails(experiment, project_dir),
+        notes=notes,
+        problems=problems,
+    )

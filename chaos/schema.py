@@ -1,0 +1,23 @@
+"""The JSON Schema (draft 2020-12) of the experiment file format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chaos.model import Experiment
+
+__all__ = ["SCHEMA_ID", "experiment_schema", "schema_text"]
+
+SCHEMA_ID = "urn:chaos-outage:experiment:v1"
+
+
+def experiment_schema() -> dict[str, Any]:
+    """The schema as a dict: every field described, durations accepted as text or seconds."""
+    schema = Experiment.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
+
+
+def schema_text() -> str:
+    """The schema as indented JSON text, as ``outage schema`` prints it."""
+    return json.dumps(experiment_schema(), indent=2, sort_keys=False) + "\n"
