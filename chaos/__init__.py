@@ -14,6 +14,8 @@ from chaos.engine import Action, Call, Decision, Engine, ErrorSpec, Fault, Fault
 from chaos.errors import ChaosError, ConfigError, InjectionError
 from chaos.injectors import HookInjector, compressed_time
 from chaos.ledger import Event, Ledger
+from chaos.loading import ExperimentError, Problem, load_experiment
+from chaos.model import Experiment
 
 __version__ = "0.1.0"
 
@@ -26,14 +28,18 @@ __all__ = [
     "Engine",
     "ErrorSpec",
     "Event",
+    "Experiment",
+    "ExperimentError",
     "Fault",
     "FaultKind",
     "HookInjector",
     "InjectionError",
     "Ledger",
+    "Problem",
     "__version__",
     "compressed_time",
     "inject",
+    "load_experiment",
     "region_outage",
     "s3_outage",
 ]
