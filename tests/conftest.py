@@ -50,6 +50,19 @@ def fast() -> Iterator[None]:
 ClientFactory = Callable[..., Any]
 
 
+def failure(call: Callable[[], Any]) -> str | None:
+    """The error code (or botocore exception name) a call fails with; None when it works."""
+    from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+
+    try:
+        call()
+    except ClientError as exc:
+        return str(exc.response["Error"]["Code"])
+    except (EndpointConnectionError, ReadTimeoutError) as exc:
+        return type(exc).__name__
+    return None
+
+
 @pytest.fixture
 def client(aws: None) -> ClientFactory:
     """``client(service, region, mode="standard", attempts=3)``: a boto3 client on moto."""

@@ -10,13 +10,12 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 import chaos
 from chaos.loading import load_experiment
 from chaos.model import Experiment
 from chaos.plan import make_plan
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, failure
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = ROOT / "experiments"
@@ -47,13 +46,7 @@ def _load(name: str) -> Experiment:
 
 
 def _outcome(call: Any) -> str:
-    try:
-        call()
-    except ClientError as exc:
-        return str(exc.response["Error"]["Code"])
-    except (EndpointConnectionError, ReadTimeoutError) as exc:
-        return type(exc).__name__
-    return "ok"
+    return failure(call) or "ok"
 
 
 def _armed(experiment: Experiment, clock: Clock, **kwargs: Any) -> chaos.HookInjector:

@@ -11,11 +11,10 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 import chaos
 from chaos.injectors.hook import is_patched
-from tests.conftest import ClientFactory
+from tests.conftest import ClientFactory, failure
 
 
 def _buckets(client: ClientFactory) -> tuple[Any, Any]:
@@ -26,27 +25,16 @@ def _buckets(client: ClientFactory) -> tuple[Any, Any]:
     return east, west
 
 
-def _fails(call: Any) -> str | None:
-    """The error code (or exception name) a call fails with, None when it works."""
-    try:
-        call()
-    except ClientError as exc:
-        return str(exc.response["Error"]["Code"])
-    except (EndpointConnectionError, ReadTimeoutError) as exc:
-        return type(exc).__name__
-    return None
-
-
 def test_us_east_1_outage_leaves_eu_west_1_working(client: ClientFactory) -> None:
     east, west = _buckets(client)
     with chaos.inject(chaos.s3_outage("us-east-1")) as outage:
-        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="k", Body=b"1")) == "ServiceUnavailable"
-        assert _fails(lambda: east.list_objects_v2(Bucket="east-bucket")) == "ServiceUnavailable"
-        assert _fails(lambda: west.put_object(Bucket="west-bucket", Key="k", Body=b"1")) is None
+        assert failure(lambda: east.put_object(Bucket="east-bucket", Key="k", Body=b"1")) == "ServiceUnavailable"
+        assert failure(lambda: east.list_objects_v2(Bucket="east-bucket")) == "ServiceUnavailable"
+        assert failure(lambda: west.put_object(Bucket="west-bucket", Key="k", Body=b"1")) is None
         assert west.get_object(Bucket="west-bucket", Key="k")["Body"].read() == b"1"
     assert outage.ledger.calls(region="us-east-1", fired=True) == 2
     assert outage.ledger.calls(region="eu-west-1", outcome="pass") == 2
-    assert _fails(lambda: east.list_objects_v2(Bucket="east-bucket")) is None
+    assert failure(lambda: east.list_objects_v2(Bucket="east-bucket")) is None
 
 
 def test_a_failed_write_stores_nothing(client: ClientFactory) -> None:
@@ -60,7 +48,7 @@ def test_a_failed_write_stores_nothing(client: ClientFactory) -> None:
         "timeout",
     ):
         with chaos.inject(chaos.s3_outage(kind=kind), sleep=lambda _: None):
-            assert _fails(functools.partial(east.put_object, Bucket="east-bucket", Key=f"lost-{kind}", Body=b"x"))
+            assert failure(functools.partial(east.put_object, Bucket="east-bucket", Key=f"lost-{kind}", Body=b"x"))
     assert east.list_objects_v2(Bucket="east-bucket").get("KeyCount") == 0
 
 
@@ -68,7 +56,7 @@ def test_lost_response_stores_the_write_and_times_out(client: ClientFactory) -> 
     east, _ = _buckets(client)
     waited: list[float] = []
     with chaos.inject(chaos.s3_outage(kind="lost_response", operations=["PutObject"]), sleep=waited.append):
-        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="ghost", Body=b"boo")) == "ReadTimeoutError"
+        assert failure(lambda: east.put_object(Bucket="east-bucket", Key="ghost", Body=b"boo")) == "ReadTimeoutError"
     assert east.get_object(Bucket="east-bucket", Key="ghost")["Body"].read() == b"boo"
     assert waited == [60.0]  # the client's default read timeout
 
@@ -76,14 +64,14 @@ def test_lost_response_stores_the_write_and_times_out(client: ClientFactory) -> 
 def test_bucket_and_operation_scoped_faults_hit_only_their_targets(client: ClientFactory) -> None:
     east, _ = _buckets(client)
     with chaos.inject(chaos.s3_outage(buckets=["east-logs"])):
-        assert _fails(lambda: east.put_object(Bucket="east-logs", Key="k", Body=b"1")) == "ServiceUnavailable"
-        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="k", Body=b"1")) is None
+        assert failure(lambda: east.put_object(Bucket="east-logs", Key="k", Body=b"1")) == "ServiceUnavailable"
+        assert failure(lambda: east.put_object(Bucket="east-bucket", Key="k", Body=b"1")) is None
     with chaos.inject(chaos.s3_outage(operations=["PutObject"], kind="slow_down")):
-        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="k2", Body=b"1")) == "SlowDown"
-        assert _fails(lambda: east.get_object(Bucket="east-bucket", Key="k")) is None
+        assert failure(lambda: east.put_object(Bucket="east-bucket", Key="k2", Body=b"1")) == "SlowDown"
+        assert failure(lambda: east.get_object(Bucket="east-bucket", Key="k")) is None
     with chaos.inject(chaos.s3_outage(key_prefix="tmp/")):
-        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="tmp/x", Body=b"1")) == "ServiceUnavailable"
-        assert _fails(lambda: east.put_object(Bucket="east-bucket", Key="keep/x", Body=b"1")) is None
+        assert failure(lambda: east.put_object(Bucket="east-bucket", Key="tmp/x", Body=b"1")) == "ServiceUnavailable"
+        assert failure(lambda: east.put_object(Bucket="east-bucket", Key="keep/x", Body=b"1")) is None
 
 
 def test_region_outage_hits_every_service_of_its_region_and_no_other(client: ClientFactory) -> None:
@@ -98,8 +86,8 @@ def test_region_outage_hits_every_service_of_its_region_and_no_other(client: Cli
     with chaos.inject(chaos.region_outage("eu-west-1")) as outage:
         for service, call in calls.items():
             in_region, elsewhere = client(service, "eu-west-1", attempts=1), client(service, "us-west-2", attempts=1)
-            assert _fails(functools.partial(call, in_region)) == "EndpointConnectionError"
-            assert _fails(functools.partial(call, elsewhere)) is None
+            assert failure(functools.partial(call, in_region)) == "EndpointConnectionError"
+            assert failure(functools.partial(call, elsewhere)) is None
     assert outage.ledger.calls(region="eu-west-1", outcome="connection_error") == len(calls)
     assert outage.ledger.calls(region="us-west-2", outcome="pass") == len(calls)
 
@@ -113,29 +101,29 @@ def test_include_global_fails_iam_global_sts_and_s3_amazonaws_com(client: Client
         endpoint_url="https://sts.amazonaws.com",
     )
     with chaos.inject(chaos.region_outage("us-east-1")):
-        assert _fails(iam.list_users) is None
+        assert failure(iam.list_users) is None
     with chaos.inject(chaos.region_outage("us-east-1", include_global=True)) as outage:
-        assert _fails(iam.list_users) == "EndpointConnectionError"
-        assert _fails(global_sts.get_caller_identity) == "EndpointConnectionError"
-        assert _fails(client("s3", "us-east-1", attempts=1).list_buckets) == "EndpointConnectionError"
-        assert _fails(client("sqs", "eu-west-1", attempts=1).list_queues) is None
+        assert failure(iam.list_users) == "EndpointConnectionError"
+        assert failure(global_sts.get_caller_identity) == "EndpointConnectionError"
+        assert failure(client("s3", "us-east-1", attempts=1).list_buckets) == "EndpointConnectionError"
+        assert failure(client("sqs", "eu-west-1", attempts=1).list_queues) is None
     assert outage.ledger.calls(service="iam", region="aws-global", outcome="connection_error") == 1
 
 
 def test_clients_created_before_are_covered(client: ClientFactory) -> None:
     early = client("dynamodb")
     with chaos.inject(chaos.Fault(kind="throttle", service="dynamodb")):
-        assert _fails(early.list_tables) == "ThrottlingException"
-    assert _fails(early.list_tables) is None
+        assert failure(early.list_tables) == "ThrottlingException"
+    assert failure(early.list_tables) is None
 
 
 def test_session_scope_covers_only_that_sessions_clients(client: ClientFactory) -> None:
     scoped, other = boto3.Session(region_name="us-east-1"), boto3.Session(region_name="us-east-1")
     config = Config(retries={"total_max_attempts": 1})
     with chaos.inject(chaos.Fault(kind="unavailable", service="sqs"), session=scoped) as outage:
-        assert _fails(scoped.client("sqs", config=config).list_queues) == "ServiceUnavailable"
-        assert _fails(other.client("sqs", config=config).list_queues) is None
-        assert _fails(client("sqs", attempts=1).list_queues) is None
+        assert failure(scoped.client("sqs", config=config).list_queues) == "ServiceUnavailable"
+        assert failure(other.client("sqs", config=config).list_queues) is None
+        assert failure(client("sqs", attempts=1).list_queues) is None
     assert outage.ledger.total == 1
 
 
@@ -145,13 +133,13 @@ def test_nesting_inner_decides_first_and_exit_restores_the_outer(client: ClientF
         with chaos.inject(
             chaos.s3_outage(kind="access_denied"), chaos.Fault(kind="throttle", service="dynamodb")
         ) as inner:
-            assert _fails(s3.list_buckets) == "AccessDenied"
-            assert _fails(ddb.list_tables) == "ThrottlingException"
-        assert _fails(s3.list_buckets) == "ServiceUnavailable"
-        assert _fails(ddb.list_tables) is None
+            assert failure(s3.list_buckets) == "AccessDenied"
+            assert failure(ddb.list_tables) == "ThrottlingException"
+        assert failure(s3.list_buckets) == "ServiceUnavailable"
+        assert failure(ddb.list_tables) is None
         assert is_patched()
     assert not is_patched()
-    assert _fails(s3.list_buckets) is None
+    assert failure(s3.list_buckets) is None
     assert inner.ledger.total == 2
     assert outer.ledger.total == 4  # the outer injection saw every call made while it was armed
     assert outer.ledger.calls(outcome="AccessDenied") == 1
@@ -164,7 +152,7 @@ def test_exit_removes_the_hook_when_the_body_raises(client: ClientFactory) -> No
         raise RuntimeError("boom")
     assert not injection.armed
     assert not is_patched()
-    assert _fails(s3.list_buckets) is None
+    assert failure(s3.list_buckets) is None
 
 
 def test_latency_holds_no_lock_across_threads(client: ClientFactory) -> None:
@@ -197,7 +185,7 @@ def _run_probability(client: ClientFactory, seed: int) -> list[str]:
     s3 = client("s3", attempts=1)
     with chaos.inject(chaos.s3_outage(probability=0.3), seed=seed) as outage:
         for _ in range(2000):
-            _fails(s3.list_buckets)
+            failure(s3.list_buckets)
     assert outage.seed == seed
     return [event.outcome for event in outage.ledger.events()]
 
@@ -219,7 +207,7 @@ def test_ledger_adds_up_under_16_threads(client: ClientFactory) -> None:
 
     def work(worker: int) -> None:
         for _ in range(500):
-            if _fails(lambda: s3.head_bucket(Bucket="east-bucket")):
+            if failure(lambda: s3.head_bucket(Bucket="east-bucket")):
                 errors[worker] += 1
 
     with chaos.inject(chaos.s3_outage(probability=0.5), seed=3) as outage, ThreadPoolExecutor(16) as pool:
