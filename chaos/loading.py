@@ -20,7 +20,15 @@ from chaos.engine import botodata
 from chaos.errors import ConfigError
 from chaos.model import Experiment
 
-__all__ = ["MAX_FILE_BYTES", "ExperimentError", "Problem", "load_experiment", "parse_experiment"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "ExperimentError",
+    "Problem",
+    "dotted",
+    "explain_validation",
+    "load_experiment",
+    "parse_experiment",
+]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_VALUES = 200_000
@@ -174,9 +182,9 @@ def _dotted(path: Path_) -> str:
     return out
 
 
-def _model_at(path: Path_) -> type[BaseModel] | None:
-    """The model class that validates the mapping at ``path`` of an experiment, if any."""
-    model: type[BaseModel] = Experiment
+def _model_at(path: Path_, root: type[BaseModel] = Experiment) -> type[BaseModel] | None:
+    """The model class that validates the mapping at ``path`` under ``root``, if any."""
+    model: type[BaseModel] = root
     for part in path:
         if isinstance(part, int):
             continue
@@ -200,10 +208,10 @@ def _find_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _message(error: Any, path: Path_) -> str:
+def _message(error: Any, path: Path_, root: type[BaseModel] = Experiment) -> str:
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        model = _model_at(path[:-1])
+        model = _model_at(path[:-1], root)
         names = sorted(f.alias or name for name, f in model.model_fields.items()) if model else []
         hint = botodata.suggest(str(path[-1]), names)
         valid = f" (valid here: {', '.join(names)})" if names else ""
@@ -239,6 +247,25 @@ def _clean(loc: tuple[Any, ...], value: Any) -> Path_:
     return tuple(path)
 
 
+def explain_validation(exc: ValidationError, value: Any, root: type[BaseModel]) -> list[tuple[Path_, str]]:
+    """(path in ``value``, message) for every error of validating ``value`` against ``root``."""
+    errors = exc.errors(include_url=False)
+    located = [_clean(error["loc"], value) for error in errors]
+    found = []
+    for error, path in zip(errors, located, strict=True):
+        if error["type"] == "too_short" and any(
+            len(other) > len(path) and other[: len(path)] == path for other in located
+        ):
+            continue  # a list whose items all failed: the item errors say why
+        found.append((path, _message(error, path, root)))
+    return found
+
+
+def dotted(path: Path_) -> str:
+    """``faults[0].region`` from ``("faults", 0, "region")``."""
+    return _dotted(path)
+
+
 def validate_document(value: Any, positions: Positions, name: str) -> Experiment:
     """An Experiment from a parsed document, or ExperimentError listing every problem."""
     if not isinstance(value, dict):
@@ -249,17 +276,10 @@ def validate_document(value: Any, positions: Positions, name: str) -> Experiment
     try:
         experiment = Experiment.model_validate(value)
     except ValidationError as exc:
-        problems = []
-        errors = exc.errors(include_url=False)
-        located = [_clean(error["loc"], value) for error in errors]
-        for error, path in zip(errors, located, strict=True):
-            if error["type"] == "too_short" and any(
-                len(other) > len(path) and other[: len(path)] == path for other in located
-            ):
-                continue  # a list whose items all failed: the item errors say why
-
-            line, column = _locate(path, positions)
-            problems.append(Problem(name, line, column, _dotted(path), _message(error, path)))
+        problems = [
+            Problem(name, *_locate(path, positions), _dotted(path), message)
+            for path, message in explain_validation(exc, value, Experiment)
+        ]
         raise ExperimentError(problems) from None
     problems = [
         Problem(name, *_locate(path, positions), _dotted(path), message) for path, message in experiment.problems()

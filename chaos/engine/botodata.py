@@ -14,11 +14,13 @@ from botocore.model import ServiceModel
 
 __all__ = [
     "GLOBAL_REGION",
+    "global_services",
     "known_regions",
     "known_services",
     "operation_names",
     "retry_config",
     "service_model",
+    "service_prefix",
     "suggest",
 ]
 
@@ -45,6 +47,28 @@ def known_regions() -> frozenset[str]:
     for partition in data["partitions"]:
         regions.update(partition.get("regions", {}))
     return frozenset(regions)
+
+
+@functools.cache
+def global_services() -> frozenset[str]:
+    """Services with one global endpoint (IAM, Route 53, CloudFront...): clients are in ``aws-global``."""
+    data = _loader().load_data("endpoints")
+    found = set()
+    for partition in data["partitions"]:
+        if partition.get("partition") != "aws":
+            continue
+        for name, spec in partition.get("services", {}).items():
+            if spec.get("isRegionalized") is False:
+                found.add(name)
+    # endpoints.json names services by endpoint prefix; for the global ones it is their botocore name.
+    return frozenset(found & known_services())
+
+
+@functools.cache
+def service_prefix(service: str) -> str:
+    """The endpoint prefix of a service (``monitoring`` for cloudwatch)."""
+    prefix: str = service_model(service).endpoint_prefix
+    return prefix
 
 
 @functools.cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class _Rule:
     """A fault compiled for fast matching, with its own seeded random stream."""
 
     index: int
+    """The fault's id in its engine: its position for the faults given at creation."""
     fault: Fault
     rng: random.Random
     services: frozenset[str] | None = field(init=False)
@@ -94,7 +96,7 @@ class _Rule:
             return Decision(Action.TIMEOUT, reason, self.index, fault.label, delay=fault.latency)
         if kind is FaultKind.CONNECTION_ERROR:
             return Decision(Action.CONNECTION_ERROR, reason, self.index, fault.label)
-        return Decision(Action.LOST_RESPONSE, reason, self.index, fault.label)
+        return Decision(Action.LOST_RESPONSE, reason, self.index, fault.label, delay=fault.latency)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,70 +136,95 @@ class Explanation:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class _State:
+    """The armed rules and their index; replaced whole when faults are added or removed."""
+
+    rules: tuple[_Rule, ...]
+    index: dict[tuple[str, str, bool], _Candidates]
+
+
 class Engine:
     """Armed faults and the decisions they take.
 
-    Faults are indexed by (service, region, global endpoint) and by S3 bucket, so deciding for a call
-    looks only at the faults that target it. The first matching fault that fires, in declaration
-    order, decides; a fault with probability below 1 fires on a seeded share of the calls it matches.
+    Faults are indexed by (service, region, global endpoint) and by S3 bucket and operation, so
+    deciding for a call looks only at the faults that target it. The first matching fault that
+    fires, in the order the faults were added, decides; a fault with probability below 1 fires on
+    a seeded share of the calls it matches. Faults can be added and removed while calls are being
+    decided (the gateway's control API does): each change replaces the rules and index at once.
     """
 
     def __init__(
         self,
-        faults: Iterable[Fault],
+        faults: Iterable[Fault] = (),
         *,
         seed: int | None = None,
         now: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.faults: tuple[Fault, ...] = tuple(faults)
         self.seed: int = secrets.randbits(32) if seed is None else seed
         self._now = now
-        self._rules = [
-            _Rule(index, fault, random.Random(f"{self.seed}:{index}")) for index, fault in enumerate(self.faults)
-        ]
-        self._index: dict[tuple[str, str, bool], _Candidates] = {}
+        self._lock = threading.Lock()
+        self._next_id = 0
         self.started_at: float | None = None
+        self._state = _State(self._make_rules(faults), {})
+
+    def _make_rules(self, faults: Iterable[Fault]) -> tuple[_Rule, ...]:
+        rules = []
+        for fault in faults:
+            rules.append(_Rule(self._next_id, fault, random.Random(f"{self.seed}:{self._next_id}")))
+            self._next_id += 1
+        return tuple(rules)
+
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        """The faults armed now, in order."""
+        return tuple(rule.fault for rule in self._state.rules)
+
+    def rules(self) -> list[tuple[int, Fault, float, float]]:
+        """(id, fault, start, end) of every fault, on the engine's clock."""
+        return [(rule.index, rule.fault, rule.start, rule.end) for rule in self._state.rules]
 
     def arm(self, start: float | None = None) -> None:
         """Start the timeline: each fault is active from ``start + after`` for ``for`` seconds."""
         self.started_at = self._now() if start is None else start
-        for rule in self._rules:
-            rule.start = self.started_at + rule.fault.after
-            rule.end = math.inf if rule.fault.for_ is None else rule.start + rule.fault.for_
+        for rule in self._state.rules:
+            _schedule(rule, self.started_at)
+
+    def add(self, faults: Iterable[Fault], start: float | None = None) -> list[int]:
+        """Arm more faults, their timeline starting at ``start`` (default: now); returns their ids."""
+        with self._lock:
+            rules = self._make_rules(faults)
+            begin = self._now() if start is None else start
+            for rule in rules:
+                _schedule(rule, begin)
+            self._state = _State(self._state.rules + rules, {})
+        return [rule.index for rule in rules]
+
+    def remove(self, ids: Iterable[int] | None = None) -> list[int]:
+        """Disarm the faults with these ids (all when None); returns the ids removed."""
+        with self._lock:
+            wanted = None if ids is None else set(ids)
+            kept = tuple(rule for rule in self._state.rules if wanted is not None and rule.index not in wanted)
+            removed = [rule.index for rule in self._state.rules if rule not in kept]
+            self._state = _State(kept, {})
+        return removed
+
+    def now(self) -> float:
+        """The engine's clock."""
+        return self._now()
 
     def elapsed(self) -> float:
         """Seconds since the timeline started (0 before it did)."""
         return 0.0 if self.started_at is None else self._now() - self.started_at
 
     def _candidates(self, call: Call) -> _Candidates:
+        state = self._state
         key = (call.service, call.region, call.global_endpoint)
-        found = self._index.get(key)
+        found = state.index.get(key)
         if found is None:
-            found = self._build(key)
-            self._index[key] = found
+            found = _build(state.rules, key)
+            state.index[key] = found
         return found
-
-    def _build(self, key: tuple[str, str, bool]) -> _Candidates:
-        rules = [rule for rule in self._rules if rule.targets(*key)]
-        if not rules:
-            return _EMPTY
-        general: list[_Rule] = []
-        by_bucket: dict[str, list[_Rule]] = {}
-        by_operation: dict[str, list[_Rule]] = {}
-        for rule in rules:
-            if rule.buckets is not None:
-                for bucket in rule.buckets:
-                    by_bucket.setdefault(bucket, []).append(rule)
-            elif rule.operations is not None:
-                for operation in rule.operations:
-                    by_operation.setdefault(operation, []).append(rule)
-            else:
-                general.append(rule)
-        return _Candidates(
-            tuple(general),
-            {name: tuple(group) for name, group in by_bucket.items()},
-            {name: tuple(group) for name, group in by_operation.items()},
-        )
 
     def decide(self, call: Call) -> Decision:
         """What happens to ``call`` now."""
@@ -225,7 +252,7 @@ class Engine:
         """For every fault: does it match ``call`` now, and why (not)? Slow; for messages and reports."""
         now = self._now()
         explained = []
-        for rule in self._rules:
+        for rule in self._state.rules:
             why = rule.mismatch(call, now)
             if why is None:
                 probability = rule.fault.probability
@@ -236,10 +263,39 @@ class Engine:
     def active(self) -> list[Fault]:
         """The faults active now."""
         now = self._now()
-        return [rule.fault for rule in self._rules if rule.start <= now < rule.end]
+        return [rule.fault for rule in self._state.rules if rule.start <= now < rule.end]
 
     def next_change(self) -> float | None:
         """Seconds until the next fault switches on or off, or None when nothing will change."""
         now = self._now()
-        upcoming = [t for rule in self._rules for t in (rule.start, rule.end) if now < t < math.inf]
+        upcoming = [t for rule in self._state.rules for t in (rule.start, rule.end) if now < t < math.inf]
         return min(upcoming) - now if upcoming else None
+
+
+def _schedule(rule: _Rule, start: float) -> None:
+    rule.start = start + rule.fault.after
+    rule.end = math.inf if rule.fault.for_ is None else rule.start + rule.fault.for_
+
+
+def _build(rules: tuple[_Rule, ...], key: tuple[str, str, bool]) -> _Candidates:
+    """The candidates of one (service, region, global endpoint)."""
+    matching = [rule for rule in rules if rule.targets(*key)]
+    if not matching:
+        return _EMPTY
+    general: list[_Rule] = []
+    by_bucket: dict[str, list[_Rule]] = {}
+    by_operation: dict[str, list[_Rule]] = {}
+    for rule in matching:
+        if rule.buckets is not None:
+            for bucket in rule.buckets:
+                by_bucket.setdefault(bucket, []).append(rule)
+        elif rule.operations is not None:
+            for operation in rule.operations:
+                by_operation.setdefault(operation, []).append(rule)
+        else:
+            general.append(rule)
+    return _Candidates(
+        tuple(general),
+        {name: tuple(group) for name, group in by_bucket.items()},
+        {name: tuple(group) for name, group in by_operation.items()},
+    )

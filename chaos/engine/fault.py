@@ -49,6 +49,7 @@ ERROR_KINDS = frozenset(
 )
 
 _KIND_VALUES = [kind.value for kind in FaultKind]
+_WAITING_KINDS = (FaultKind.LATENCY, FaultKind.TIMEOUT, FaultKind.LOST_RESPONSE)
 
 #: A name or a list of names (in files and JSON); held as a tuple.
 Names = Annotated[
@@ -90,7 +91,8 @@ class Fault(BaseModel):
     probability: float = Field(default=1.0, description="Share of matching calls that fail, 0..1; sampling is seeded.")
     latency: Duration | None = Field(
         default=None,
-        description="For latency: the delay. For timeout: how long the client waits (default: its read timeout).",
+        description="For latency: the delay. For timeout and lost_response: how long the request is held "
+        "before the client gets no answer (default: the client's read timeout; the gateway holds at most 60s).",
     )
     jitter: Duration | None = Field(default=None, description="For latency: up to this much is added at random.")
     after: Duration = Field(default=0.0, description="When the fault starts, relative to the fault phase.")
@@ -169,9 +171,9 @@ class Fault(BaseModel):
             raise PydanticCustomError("latency", "a latency fault needs latency: a duration such as '500ms'")
         if self.jitter is not None and self.kind is not FaultKind.LATENCY:
             raise PydanticCustomError("jitter", "jitter applies to latency faults only")
-        if self.latency is not None and self.kind not in (FaultKind.LATENCY, FaultKind.TIMEOUT):
+        if self.latency is not None and self.kind not in _WAITING_KINDS:
             raise PydanticCustomError(
-                "latency", f"latency applies to latency and timeout faults, not to {self.kind.value}"
+                "latency", f"latency applies to latency, timeout and lost_response faults, not to {self.kind.value}"
             )
         return self
 

@@ -202,3 +202,20 @@ def test_bucket_and_operation_scoped_rules_keep_declaration_order() -> None:
     )
     assert engine.decide(GET).fault_index == 2
     assert engine.decide(Call("s3", "PutObject", "us-east-1", bucket="photos")).fault_index == 1
+
+
+def test_faults_added_and_removed_while_armed() -> None:
+    clock = Clock()
+    engine = armed(fault(service="s3"), clock=clock)
+    clock.now += 100
+    [added] = engine.add([fault(kind="throttle", service="sqs", **{"for": "10s"})])
+    assert added == 1
+    sqs = Call("sqs", "SendMessage", "us-east-1")
+    assert engine.decide(sqs).fault_index == 1  # its timeline starts when it was added
+    clock.now += 10
+    assert not engine.decide(sqs).fired
+    assert engine.remove([0]) == [0]
+    assert not engine.decide(GET).fired
+    assert [rule[0] for rule in engine.rules()] == [1]
+    assert engine.remove() == [1]
+    assert engine.faults == ()

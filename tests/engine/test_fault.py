@@ -84,7 +84,7 @@ def test_buckets_only_for_s3() -> None:
 def test_latency_needs_a_duration_and_jitter_only_for_latency() -> None:
     assert "needs latency" in _error(kind="latency")
     assert "jitter applies to latency faults only" in _error(kind="unavailable", jitter="1s")
-    assert "latency applies to latency and timeout faults" in _error(kind="unavailable", latency="1s")
+    assert "latency applies to latency, timeout and lost_response faults" in _error(kind="unavailable", latency="1s")
 
 
 def test_unknown_fields_are_errors() -> None:

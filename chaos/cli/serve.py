@@ -1,0 +1,81 @@
+"""``outage serve``: the outage gateway (moto + fault middleware + control API)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Optional
+
+import typer
+
+from chaos.cli import exits
+from chaos.engine.fault import Fault
+from chaos.errors import ConfigError
+from chaos.loading import ExperimentError, load_experiment
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs --token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 4566,
+    faults: Annotated[
+        Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
+        typer.Option(help="An experiment file whose faults are armed at start (their timeline starts then)."),
+    ] = None,
+    token: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(envvar="OUTAGE_TOKEN", help="Bearer token every control call must send."),
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling.")] = None,  # noqa: UP045
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    """Serve moto behind a fault middleware: point any SDK's AWS_ENDPOINT_URL at it. Ctrl-C stops it."""
+    from chaos.injectors.gateway import GatewayInjector, GatewayServer
+    from chaos.injectors.http_calls import warm_service_names
+
+    armed: tuple[Fault, ...] = ()
+    if faults is not None:
+        try:
+            experiment = load_experiment(faults)
+        except ExperimentError as exc:
+            for problem in exc.problems:
+                typer.echo(str(problem), err=True)
+            raise typer.Exit(exits.INVALID) from None
+        armed = experiment.faults
+        seed = seed if seed is not None else experiment.seed
+    injector = GatewayInjector(armed, seed=seed)
+    try:
+        server = GatewayServer(injector, host=host, port=port, token=token, access_log=access_log)
+    except ConfigError as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(exits.INVALID) from None
+    except OSError as exc:
+        typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(exits.INVALID) from None
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    threading.Thread(target=warm_service_names, daemon=True).start()
+    injector.arm()
+    server.start()
+    typer.echo(f"outage gateway: moto behind a fault middleware, listening on {server.url}")
+    typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
+    typer.echo("export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
+    typer.echo(f"control API: {server.url}/_chaos/faults, /_chaos/ledger, /_chaos/reset, /_chaos/health")
+    if armed:
+        typer.echo(f"armed {len(armed)} fault{'s' if len(armed) != 1 else ''} from {faults}")
+    typer.echo("Ctrl-C or SIGTERM stops it.", err=False)
+    stop.wait()
+    server.stop()
+    ledger = injector.ledger
+    typer.echo(f"stopped: {ledger.total} AWS calls seen, faults fired on {ledger.fired}")

@@ -1,0 +1,251 @@
+"""Recognising an AWS API call in a raw HTTP request, for injectors that see HTTP (the gateway).
+
+Service and region come from the SigV4 credential scope (header or presigned query); unsigned and
+SigV2-presigned S3 requests are S3 and take their bucket's region from a lookup the caller
+provides. The operation comes from the request as each protocol puts it: ``X-Amz-Target`` for
+JSON, ``Action`` for query and EC2, the method, path and query matched against botocore's
+``requestUri`` templates for REST protocols, ``/service/X/operation/Y`` for Smithy RPC v2 CBOR.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from chaos.engine import botodata
+from chaos.engine.call import Call
+
+__all__ = ["HttpRequest", "describe", "match_operation", "warm_service_names"]
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+_QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request$")
+_CBOR_PATH = re.compile(r"^/service/([^/]+)/operation/([^/?]+)")
+_ATTEMPT = re.compile(r"attempt=(\d+)")
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """The parts of an HTTP request that say which AWS call it is."""
+
+    method: str
+    host: str
+    path: str
+    """The raw (percent-encoded) path."""
+    query: str
+    headers: Mapping[str, str]
+    """Header names in lower case."""
+    body: bytes = b""
+
+    @functools.cached_property
+    def params(self) -> dict[str, list[str]]:
+        """Query parameters (blank values kept)."""
+        return parse_qs(self.query, keep_blank_values=True)
+
+
+@dataclass(frozen=True)
+class _Route:
+    operation: str
+    method: str
+    pattern: re.Pattern[str]
+    literals: int
+    query: tuple[tuple[str, str | None], ...]
+    headers: frozenset[str]
+
+
+def _compile(uri: str) -> tuple[re.Pattern[str], int, tuple[tuple[str, str | None], ...]]:
+    path, _, query = uri.partition("?")
+    regex, literals = "", 0
+    for piece in re.split(r"(\{[^}]+\})", path):
+        if piece.startswith("{"):
+            regex += "(?P<greedy>.+)" if piece.endswith("+}") else "[^/]+"
+        elif piece:
+            regex += re.escape(piece)
+            literals += len(piece.strip("/").split("/")) if piece.strip("/") else 0
+    requirements = []
+    for item in filter(None, query.split("&")):
+        name, has_value, value = item.partition("=")
+        if name != "x-id":  # a disambiguator some SDKs send and botocore does not
+            requirements.append((name, value if has_value else None))
+    return re.compile(f"^{regex.rstrip('/')}/?$"), literals, tuple(requirements)
+
+
+@functools.cache
+def _routes(service: str) -> tuple[_Route, ...]:
+    model = botodata.service_model(service)
+    routes = []
+    for name in model.operation_names:
+        operation = model.operation_model(name)
+        http = operation.http
+        if "requestUri" not in http:
+            continue
+        pattern, literals, query = _compile(http["requestUri"])
+        required: set[str] = set()
+        shape = operation.input_shape
+        if shape is not None:
+            for member_name in shape.required_members:
+                member = shape.members[member_name]
+                location = member.serialization.get("location")
+                wire_name = member.serialization.get("name", member_name)
+                if location == "header":
+                    required.add(wire_name.lower())
+                elif location == "querystring" and all(wire_name != known for known, _ in query):
+                    query += ((wire_name, None),)
+        routes.append(_Route(name, http.get("method", "POST"), pattern, literals, query, frozenset(required)))
+    return tuple(routes)
+
+
+def _rest_operation(service: str, request: HttpRequest, path: str) -> str | None:
+    params = request.params
+    best: tuple[tuple[int, int, int], str] | None = None
+    for route in _routes(service):
+        if route.method != request.method or not route.pattern.match(path):
+            continue
+        if any(name not in params or (value is not None and value not in params[name]) for name, value in route.query):
+            continue
+        if not route.headers <= request.headers.keys():
+            continue
+        score = (len(route.query), len(route.headers), route.literals)
+        if best is None or score > best[0]:
+            best = (score, route.operation)
+    return best[1] if best else None
+
+
+def match_operation(service: str, request: HttpRequest, s3_path: str | None = None) -> str | None:
+    """The botocore operation name of ``request`` to ``service``, or None when it is not recognised."""
+    model = botodata.service_model(service)
+    protocol = model.resolved_protocol
+    if protocol == "json":
+        target = request.headers.get("x-amz-target", "")
+        name = target.rpartition(".")[2]
+        return name if name in botodata.operation_names(service) else None
+    if protocol in ("query", "ec2"):
+        action = request.params.get("Action") or parse_qs(request.body.decode("utf-8", "replace")).get("Action")
+        return action[0] if action and action[0] in botodata.operation_names(service) else None
+    if protocol == "smithy-rpc-v2-cbor":
+        match = _CBOR_PATH.match(request.path)
+        return match.group(2) if match and match.group(2) in botodata.operation_names(service) else None
+    explicit = request.params.get("x-id")
+    if explicit and explicit[0] in botodata.operation_names(service):
+        return explicit[0]
+    return _rest_operation(service, request, s3_path if s3_path is not None else request.path)
+
+
+class _ServiceNames:
+    """Signing names that are not botocore service names (``monitoring`` is cloudwatch), found once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._map: dict[str, list[str]] | None = None
+
+    def lookup(self, signing_name: str) -> list[str]:
+        known = botodata.known_services()
+        found = [signing_name] if signing_name in known else []
+        if self._map is None:
+            with self._lock:
+                if self._map is None:
+                    self._map = self._scan()
+        return found + [name for name in self._map.get(signing_name, []) if name not in found]
+
+    @staticmethod
+    def _scan() -> dict[str, list[str]]:
+        names: dict[str, list[str]] = {}
+        for service in sorted(botodata.known_services()):
+            metadata = botodata.service_model(service).metadata
+            for alias in {metadata.get("signingName"), metadata.get("endpointPrefix")}:
+                if alias and alias != service:
+                    names.setdefault(alias, []).append(service)
+        return names
+
+
+_SERVICE_NAMES = _ServiceNames()
+
+
+def warm_service_names() -> None:
+    """Scan botocore's models for signing names now (a few seconds), rather than on a first request."""
+    _SERVICE_NAMES.lookup("s3")
+
+
+def _s3_bucket_and_key(request: HttpRequest) -> tuple[str | None, str | None, str]:
+    """Bucket, key and the path-style path of an S3 request (virtual-hosted or path-style)."""
+    host = request.host.rsplit(":", 1)[0] if request.host.count(":") == 1 else request.host
+    path = request.path or "/"
+    labels = host.split(".")
+    virtual = None
+    if host.endswith(".localhost") and len(labels) > 1:
+        virtual = host[: -len(".localhost")]
+    elif ".s3." in host or ".s3-" in host:
+        virtual = host.split(".s3", 1)[0]
+    elif host.endswith(".s3.amazonaws.com"):
+        virtual = host[: -len(".s3.amazonaws.com")]
+    full = f"/{virtual}{path if path.startswith('/') else '/' + path}" if virtual else path
+    parts = full.lstrip("/").split("/", 1)
+    bucket = unquote(parts[0]) or None
+    key = unquote(parts[1]) if len(parts) > 1 and parts[1] else None
+    return bucket, key, full
+
+
+def _attempt(headers: Mapping[str, str]) -> int:
+    match = _ATTEMPT.search(headers.get("amz-sdk-request", ""))
+    return int(match.group(1)) if match else 1
+
+
+def describe(request: HttpRequest, bucket_region: Callable[[str], str | None]) -> Call:
+    """The AWS call an HTTP request makes. ``bucket_region`` says where an S3 bucket lives."""
+    scope = _SCOPE.search(request.headers.get("authorization", ""))
+    region = signing_name = None
+    if scope:
+        region, signing_name = scope.groups()
+    else:
+        credential = request.params.get("X-Amz-Credential")
+        presigned = _QUERY_SCOPE.match(credential[0]) if credential else None
+        if presigned:
+            region, signing_name = presigned.groups()
+    if signing_name is None:
+        signing_name = "s3"  # unsigned and SigV2 requests: only S3 takes them
+    candidates = _SERVICE_NAMES.lookup(signing_name) or [signing_name]
+    bucket = key = None
+    operation = None
+    service = candidates[0]
+    for candidate in candidates:
+        if candidate not in botodata.known_services():
+            continue
+        s3_path = None
+        if candidate == "s3":
+            bucket, key, s3_path = _s3_bucket_and_key(request)
+        operation = match_operation(candidate, request, s3_path)
+        if operation is not None:
+            service = candidate
+            break
+    if service == "s3" and (region is None or scope is None) and bucket is not None:
+        region = bucket_region(bucket) or region
+    if service != "s3":
+        bucket = key = None
+    if service in botodata.global_services():
+        region = botodata.GLOBAL_REGION
+    return Call(
+        service=service,
+        operation=operation or "Unknown",
+        region=region or "us-east-1",
+        bucket=bucket,
+        key=key,
+        attempt=_attempt(request.headers),
+        invocation_id=request.headers.get("amz-sdk-invocation-id"),
+        global_endpoint=region == botodata.GLOBAL_REGION,
+    )
+
+
+def headers_from_environ(environ: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-case header names and values from a WSGI environ."""
+    headers = {
+        key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = str(environ["CONTENT_LENGTH"])
+    return headers
