@@ -28,6 +28,7 @@ class Gateway:
     process: subprocess.Popen[str]
     url: str
     token: str | None = None
+    startup: str = ""
 
     def control(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
@@ -67,7 +68,7 @@ class Gateway:
         except subprocess.TimeoutExpired:
             self.process.kill()
             out, _ = self.process.communicate()
-        return self.process.returncode, out
+        return self.process.returncode, self.startup + out
 
 
 def start_gateway(*args: str, token: str | None = None) -> Gateway:
@@ -82,7 +83,11 @@ def start_gateway(*args: str, token: str | None = None) -> Gateway:
     if "listening on " not in first:
         process.kill()
         raise AssertionError(f"outage serve did not start: {first}{process.stdout.read()}")
-    gateway = Gateway(process, first.rsplit("listening on ", 1)[1].strip(), token)
+    startup = first
+    while "Ctrl-C or SIGTERM stops it." not in startup:
+        # Read the whole banner here: communicate() later reads the pipe, not this buffer.
+        startup += process.stdout.readline()
+    gateway = Gateway(process, first.rsplit("listening on ", 1)[1].strip(), token, startup)
 
     def healthy() -> bool:
         try:
