@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/engine_decisions.py
 	$(PY) benchmarks/hook_overhead.py
 	$(PY) benchmarks/validate_speed.py
+	$(PY) benchmarks/gateway_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

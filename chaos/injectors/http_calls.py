@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, unquote_plus
 
 from chaos.engine import botodata
 from chaos.engine.call import Call
@@ -43,8 +43,18 @@ class HttpRequest:
 
     @functools.cached_property
     def params(self) -> dict[str, list[str]]:
-        """Query parameters (blank values kept)."""
-        return parse_qs(self.query, keep_blank_values=True)
+        """Query parameters (blank values kept); cheaper than parse_qs on the path of every request."""
+        params: dict[str, list[str]] = {}
+        for part in self.query.split("&"):
+            if not part:
+                continue
+            name, _, value = part.partition("=")
+            if "%" in name or "+" in name:
+                name = unquote_plus(name)
+            if "%" in value or "+" in value:
+                value = unquote_plus(value)
+            params.setdefault(name, []).append(value)
+        return params
 
 
 @dataclass(frozen=True)
@@ -99,15 +109,75 @@ def _routes(service: str) -> tuple[_Route, ...]:
     return tuple(routes)
 
 
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What in a request can change which REST operation it is, for one service."""
+
+    literals: frozenset[str]
+    """Path segments that appear literally in some requestUri."""
+    cacheable: bool
+    """False when a requestUri mixes literal text and a variable in one segment."""
+    valued_query: frozenset[str]
+    """Query parameters some route requires a particular value of."""
+    headers: frozenset[str]
+    """Headers some route requires."""
+
+
+@functools.cache
+def _vocabulary(service: str) -> _Vocabulary:
+    literals: set[str] = set()
+    valued: set[str] = set()
+    headers: set[str] = set()
+    cacheable = True
+    for route in _routes(service):
+        valued.update(name for name, value in route.query if value is not None)
+        headers.update(route.headers)
+    model = botodata.service_model(service)
+    for name in model.operation_names:
+        uri = model.operation_model(name).http.get("requestUri", "")
+        for segment in uri.partition("?")[0].split("/"):
+            if "{" in segment and not (segment.startswith("{") and segment.endswith("}")):
+                cacheable = False
+            elif segment and "{" not in segment:
+                literals.add(segment)
+    return _Vocabulary(frozenset(literals), cacheable, frozenset(valued), frozenset(headers))
+
+
 def _rest_operation(service: str, request: HttpRequest, path: str) -> str | None:
+    """The operation of a REST request: matched once per shape of request, then remembered."""
+    vocabulary = _vocabulary(service)
+    if not vocabulary.cacheable:
+        return _match_path(service, request.method, path, request.params, frozenset(request.headers))
+    segments = tuple(segment if not segment or segment in vocabulary.literals else "*" for segment in path.split("/"))
     params = request.params
+    query = tuple(sorted((name, params[name][0] if name in vocabulary.valued_query else None) for name in params))
+    headers = tuple(sorted(name for name in vocabulary.headers if name in request.headers))
+    return _match_shape(service, request.method, segments, query, headers)
+
+
+@functools.lru_cache(maxsize=8192)
+def _match_shape(
+    service: str,
+    method: str,
+    segments: tuple[str, ...],
+    query: tuple[tuple[str, str | None], ...],
+    headers: tuple[str, ...],
+) -> str | None:
+    path = "/".join("x" if segment == "*" else segment for segment in segments)
+    params = {name: [value or ""] for name, value in query}
+    return _match_path(service, method, path, params, frozenset(headers))
+
+
+def _match_path(
+    service: str, method: str, path: str, params: Mapping[str, list[str]], present: frozenset[str]
+) -> str | None:
     best: tuple[tuple[int, int, int], str] | None = None
     for route in _routes(service):
-        if route.method != request.method or not route.pattern.match(path):
+        if route.method != method or not route.pattern.match(path):
             continue
         if any(name not in params or (value is not None and value not in params[name]) for name, value in route.query):
             continue
-        if not route.headers <= request.headers.keys():
+        if not route.headers <= present:
             continue
         score = (len(route.query), len(route.headers), route.literals)
         if best is None or score > best[0]:
@@ -200,7 +270,7 @@ def describe(request: HttpRequest, bucket_region: Callable[[str], str | None]) -
     region = signing_name = None
     if scope:
         region, signing_name = scope.groups()
-    else:
+    elif "X-Amz-Credential" in request.query:
         credential = request.params.get("X-Amz-Credential")
         presigned = _QUERY_SCOPE.match(credential[0]) if credential else None
         if presigned:
