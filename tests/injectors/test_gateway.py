@@ -10,6 +10,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -327,3 +328,14 @@ def test_outage_inject_rejects_a_bad_fault(gateway: Gateway) -> None:
     )
     assert result.returncode == 2
     assert "kind: unknown fault kind 'unavailble'; did you mean 'unavailable'?" in result.stderr
+
+
+def test_latency_delays_then_passes_to_moto(gateway: Gateway) -> None:
+    east, _ = _buckets(gateway)
+    gateway.arm(
+        {"kind": "latency", "service": "s3", "region": "us-east-1", "operations": ["ListObjectsV2"], "latency": "300ms"}
+    )
+    started = time.monotonic()
+    assert east.list_objects_v2(Bucket="east-bucket")["KeyCount"] == 0
+    assert time.monotonic() - started >= 0.3  # a lower bound: it cannot answer before the delay
+    assert [c["outcome"] for c in gateway.ledger()["counts"] if c["operation"] == "ListObjectsV2"] == ["latency"]
