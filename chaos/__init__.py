@@ -9,15 +9,14 @@ The public Python API::
     print(outage.ledger.fired)               # how many calls the outage hit
 """
 
-from chaos.api import inject, region_outage, s3_outage
+from chaos._version import __version__
+from chaos.api import inject, region_outage, run_experiment, s3_outage
 from chaos.engine import Action, Call, Decision, Engine, ErrorSpec, Fault, FaultKind
 from chaos.errors import ChaosError, ConfigError, InjectionError
 from chaos.injectors import HookInjector, compressed_time
 from chaos.ledger import Event, Ledger
 from chaos.loading import ExperimentError, Problem, load_experiment
 from chaos.model import Experiment
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Action",
@@ -41,5 +40,6 @@ __all__ = [
     "inject",
     "load_experiment",
     "region_outage",
+    "run_experiment",
     "s3_outage",
 ]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaos.engine.fault import Fault, FaultKind
 from chaos.injectors import timewarp
 from chaos.injectors.hook import HookInjector
+from chaos.model import Experiment
 
-__all__ = ["inject", "region_outage", "s3_outage"]
+if TYPE_CHECKING:
+    from chaos.runner import RunResult
+
+__all__ = ["inject", "region_outage", "run_experiment", "s3_outage"]
 
 
 def inject(
@@ -74,3 +78,14 @@ def region_outage(
             **fields,
         }
     )
+
+
+def run_experiment(experiment: Experiment, **options: Any) -> RunResult:
+    """Run ``experiment`` end to end, as ``outage run`` does, and return the verdict (a ``RunResult``).
+
+    Options: ``source``, ``injector``, ``journal_path``, ``seed``, ``progress``. Raises
+    :class:`~chaos.ConfigError` for an experiment that cannot be run; nothing is started then.
+    """
+    from chaos.runner import run_experiment as run  # noqa: PLC0415 - the runner brings moto: only to run
+
+    return run(experiment, **options)

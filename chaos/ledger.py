@@ -64,7 +64,10 @@ class Ledger:
         self._clock = clock
         self._counts: Counter[tuple[str, str, str, str]] = Counter()
         self._by_fault: Counter[str] = Counter()
+        self._by_phase: Counter[str] = Counter()
         self._events: deque[Event] = deque(maxlen=max_events)
+        self.phase = ""
+        """The phase of the run now (set by the runner); calls are counted per phase too."""
 
     def record(self, call: Call, decision: Decision) -> Event:
         """Record one call attempt and its decision."""
@@ -85,6 +88,7 @@ class Ledger:
         key = (call.service, call.region, call.operation, outcome)
         with self._lock:
             self._counts[key] += 1
+            self._by_phase[self.phase] += 1
             if decision.fault_label is not None:
                 self._by_fault[decision.fault_label] += 1
             self._events.append(event)
@@ -129,6 +133,11 @@ class Ledger:
         """Call attempts on which a fault fired."""
         return self.calls(fired=True)
 
+    def by_phase(self) -> dict[str, int]:
+        """How many call attempts were seen in each phase of the run."""
+        with self._lock:
+            return dict(self._by_phase)
+
     def by_fault(self) -> dict[str, int]:
         """How often each fault fired, by its label."""
         with self._lock:
@@ -155,6 +164,7 @@ class Ledger:
         with self._lock:
             self._counts.clear()
             self._by_fault.clear()
+            self._by_phase.clear()
             self._events.clear()
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,5 +177,6 @@ class Ledger:
                 for key, count in sorted(self.counts().items(), key=lambda item: astuple(item[0]))
             ],
             "by_fault": self.by_fault(),
+            "by_phase": self.by_phase(),
             "events": [event.to_dict() for event in self.events()],
         }

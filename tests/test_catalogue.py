@@ -82,11 +82,11 @@ def test_2017_replay_reads_come_back_before_writes(client: ClientFactory, fast: 
     clock = Clock()
     with _armed(experiment, clock):
         assert (_outcome(get), _outcome(put)) == ("ServiceUnavailable", "ServiceUnavailable")
-        clock.now = 15.9
+        clock.now = 7.9
         assert _outcome(get) == "ServiceUnavailable"
-        clock.now = 16.0
+        clock.now = 8.0
         assert (_outcome(get), _outcome(put)) == ("ok", "ServiceUnavailable")
-        clock.now = 25.0
+        clock.now = 12.0
         assert (_outcome(get), _outcome(put)) == ("ok", "ok")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from chaos.cli import exits
+from chaos import exits
 
 __all__ = ["app"]
 

@@ -14,7 +14,7 @@ import typer
 import yaml
 from pydantic import ValidationError
 
-from chaos.cli import exits
+from chaos import exits
 from chaos.engine.durations import format_duration, parse_duration
 from chaos.engine.fault import Fault
 from chaos.loading import dotted, explain_validation

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chaos.cli import exits
+from chaos import exits
 from chaos.errors import ConfigError
 from chaos.loading import ExperimentError, load_experiment
 from chaos.plan import make_plan

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from chaos.cli import exits
+from chaos import exits
 from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
 from chaos.loading import ExperimentError, load_experiment
@@ -37,7 +37,6 @@ def serve(
 ) -> None:
     """Serve moto behind a fault middleware: point any SDK's AWS_ENDPOINT_URL at it. Ctrl-C stops it."""
     from chaos.injectors.gateway import GatewayInjector, GatewayServer
-    from chaos.injectors.http_calls import warm_service_names
 
     armed: tuple[Fault, ...] = ()
     if faults is not None:
@@ -65,7 +64,6 @@ def serve(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    threading.Thread(target=warm_service_names, daemon=True).start()
     injector.arm()
     server.start()
     typer.echo(f"outage gateway: moto behind a fault middleware, listening on {server.url}")

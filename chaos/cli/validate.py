@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from chaos.cli import exits
+from chaos import exits
 from chaos.loading import ExperimentError, load_experiment
 
 __all__ = ["app"]

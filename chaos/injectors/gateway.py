@@ -35,7 +35,7 @@ from chaos.engine.render import render_error
 from chaos.errors import ConfigError
 from chaos.injectors.control import ControlApi
 from chaos.injectors.hook import flatten
-from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
+from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ, warm_service_names
 from chaos.ledger import Ledger
 
 __all__ = ["GatewayInjector", "GatewayServer", "is_loopback"]
@@ -277,6 +277,7 @@ class GatewayServer:
 
     def start(self) -> GatewayServer:
         """Serve in a background thread."""
+        threading.Thread(target=warm_service_names, name="outage-gateway-warm", daemon=True).start()
         self._thread = threading.Thread(target=self.server.serve_forever, name="outage-gateway", daemon=True)
         self._thread.start()
         return self

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus
@@ -212,9 +212,12 @@ class _ServiceNames:
         self._lock = threading.Lock()
         self._map: dict[str, list[str]] | None = None
 
-    def lookup(self, signing_name: str) -> list[str]:
+    def lookup(self, signing_name: str, extended: bool = False) -> list[str]:
+        """Services signed with ``signing_name``: the service of that name; with ``extended``, all."""
         known = botodata.known_services()
         found = [signing_name] if signing_name in known else []
+        if found and not extended:
+            return found
         if self._map is None:
             with self._lock:
                 if self._map is None:
@@ -237,7 +240,7 @@ _SERVICE_NAMES = _ServiceNames()
 
 def warm_service_names() -> None:
     """Scan botocore's models for signing names now (a few seconds), rather than on a first request."""
-    _SERVICE_NAMES.lookup("s3")
+    _SERVICE_NAMES.lookup("s3", extended=True)
 
 
 def _s3_bucket_and_key(request: HttpRequest) -> tuple[str | None, str | None, str]:
@@ -259,6 +262,12 @@ def _s3_bucket_and_key(request: HttpRequest) -> tuple[str | None, str | None, st
     return bucket, key, full
 
 
+def _candidates(signing_name: str, first: list[str]) -> Iterator[str]:
+    """The services a request may be for: the one named like its signing name, then the others."""
+    yield from first
+    yield from (name for name in _SERVICE_NAMES.lookup(signing_name, extended=True) if name not in first)
+
+
 def _attempt(headers: Mapping[str, str]) -> int:
     match = _ATTEMPT.search(headers.get("amz-sdk-request", ""))
     return int(match.group(1)) if match else 1
@@ -277,11 +286,13 @@ def describe(request: HttpRequest, bucket_region: Callable[[str], str | None]) -
             region, signing_name = presigned.groups()
     if signing_name is None:
         signing_name = "s3"  # unsigned and SigV2 requests: only S3 takes them
-    candidates = _SERVICE_NAMES.lookup(signing_name) or [signing_name]
     bucket = key = None
     operation = None
-    service = candidates[0]
-    for candidate in candidates:
+    service = signing_name
+    candidates = _SERVICE_NAMES.lookup(signing_name)
+    if candidates:
+        service = candidates[0]
+    for candidate in _candidates(signing_name, candidates):
         if candidate not in botodata.known_services():
             continue
         s3_path = None

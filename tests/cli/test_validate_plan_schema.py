@@ -64,7 +64,7 @@ def test_plan_prints_timeline_injector_and_guardrails() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Injector: gateway" in out
-    assert "[0] 5s-21s" in out and "[1] 21s-30s" in out
+    assert "[0] 3s-11s" in out and "[1] 11s-15s" in out
     assert "answer 503 ServiceUnavailable" in out
     assert "max_duration: 2m" in out
     assert "Within guardrails: yes" in out

@@ -1,4 +1,4 @@
-"""Exit codes of the ``outage`` command (the contract in DESIGN.md)."""
+"""Exit codes of the ``outage`` command and of runs (the contract in DESIGN.md)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,3 @@
+"""The version of chaos-outage."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,69 @@
+"""``outage run FILE``: run an experiment end to end and judge whether the application degraded gracefully."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from chaos import exits
+from chaos.errors import ConfigError
+from chaos.loading import ExperimentError, load_experiment
+
+__all__ = ["app"]
+
+app = typer.Typer()
+
+
+@app.command("run")
+def run(
+    file: Annotated[Path, typer.Argument(help="The experiment file.", show_default=False)],
+    injector: Annotated[
+        Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
+        typer.Option(help="gateway (default with an app); hook and iam cannot drive an application command."),
+    ] = None,
+    journal: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Where to write the journal (default: .chaos/runs/<time>-<title>.json)."),
+    ] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling and of the load.")] = None,  # noqa: UP045
+) -> None:
+    """Run FILE: start the application, drive it through the outage, check it degraded gracefully.
+
+    Exit 0 graceful; 1 not graceful; 2 invalid input; 3 refused or aborted (rolled back); 4 rollback incomplete.
+    """
+    from chaos.runner import Runner
+    from chaos.verify.progress import for_terminal
+
+    try:
+        experiment = load_experiment(file)
+    except ExperimentError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(exits.INVALID) from None
+    progress = for_terminal()
+    try:
+        runner = Runner(
+            experiment, source=str(file), injector=injector, journal_path=journal, seed=seed, progress=progress
+        )
+        result = runner.run()
+    except ConfigError as exc:
+        progress.close()
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.INVALID) from None
+    progress.close()
+    typer.echo("")
+    width = max((len(check.name) for check in result.checks), default=10)
+    for check in result.checks:
+        mark = typer.style("PASS", fg="green") if check.passed else typer.style("FAIL", fg="red", bold=True)
+        typer.echo(f"  {mark}  {check.name:<{width}}  {check.reason}")
+    verdict = {
+        "passed": typer.style("GRACEFUL", fg="green", bold=True),
+        "failed": typer.style("NOT GRACEFUL", fg="red", bold=True),
+    }.get(result.status, typer.style(result.status.upper(), fg="yellow", bold=True))
+    typer.echo(f"\n{verdict}: {result.reason}")
+    if not result.rollback_complete:
+        typer.echo(typer.style("ROLLBACK INCOMPLETE: see the journal", fg="red", bold=True), err=True)
+    typer.echo(f"journal: {result.journal_path}")
+    raise typer.Exit(result.exit_code)
