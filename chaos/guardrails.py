@@ -122,6 +122,9 @@ def merge(first: Guardrails, second: Guardrails | None) -> Guardrails:
     )
 
 
+_NONE = "none (the sources of limits have none in common)"
+
+
 def max_concurrent(experiment: Experiment) -> int:
     """The most faults active at the same moment of the fault phase."""
     edges = []
@@ -145,7 +148,8 @@ def _violations(experiment: Experiment, limits: Guardrails) -> list[Violation]:
             outside = "every region" if "*" in regions else ", ".join(sorted(regions - set(limits.regions)))
             found.append(
                 Violation(
-                    "regions", f"fault {index} ({fault.label}) targets {outside}; allowed: {', '.join(limits.regions)}"
+                    "regions",
+                    f"fault {index} ({fault.label}) targets {outside}; allowed: {', '.join(limits.regions) or _NONE}",
                 )
             )
         if limits.services is not None and not set(fault.service) <= set(limits.services):
@@ -157,7 +161,7 @@ def _violations(experiment: Experiment, limits: Guardrails) -> list[Violation]:
             found.append(
                 Violation(
                     "services",
-                    f"fault {index} ({fault.label}) targets {outside}; allowed: {', '.join(limits.services)}",
+                    f"fault {index} ({fault.label}) targets {outside}; allowed: {', '.join(limits.services) or _NONE}",
                 )
             )
         if limits.max_probability is not None and fault.probability > limits.max_probability:
