@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,14 @@ from chaos.model import Load, RequestSpec
 from chaos.verify.log import RequestLog, Sample
 
 __all__ = ["LoadGenerator"]
+
+
+class _Connection(http.client.HTTPConnection):
+    """A keep-alive connection with Nagle's algorithm off: small requests leave at once."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class LoadGenerator:
@@ -83,7 +92,7 @@ class LoadGenerator:
             if wait > 0 and self._stop.wait(wait):
                 break
             if connection is None:
-                connection = http.client.HTTPConnection(self.host, self.port, timeout=self.load.timeout)
+                connection = _Connection(self.host, self.port, timeout=self.load.timeout)
             connection = self._send(connection, due, spec, doc_id)
         if connection is not None:
             connection.close()
