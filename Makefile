@@ -28,6 +28,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/hook_overhead.py
 	$(PY) benchmarks/validate_speed.py
 	$(PY) benchmarks/gateway_throughput.py
+	$(PY) benchmarks/load_rate.py
+	$(PY) benchmarks/run_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
