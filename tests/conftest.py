@@ -13,6 +13,8 @@ from moto import mock_aws
 import chaos
 from chaos.injectors.hook import is_patched
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(autouse=True)
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,241 @@
+"""The pytest plugin: outages inside an application's own test suite.
+
+Registered through the ``pytest11`` entry point. Fixtures ``chaos`` (a :class:`ChaosController`),
+``chaos_aws`` (moto's ``mock_aws`` with fake credentials) and ``chaos_fault``; markers
+``@pytest.mark.chaos(...)`` and ``@pytest.mark.chaos_matrix(...)``; options ``--chaos-seed`` and
+``--chaos-compress-time`` (ini: ``chaos_seed``, ``chaos_compress_time``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos.api import s3_outage
+from chaos.controller import ChaosController
+from chaos.engine import botodata
+from chaos.engine.fault import Fault
+from chaos.errors import ConfigError
+from chaos.loading import load_experiment
+
+__all__ = ["MarkerOptions", "MatrixOptions"]
+
+S3_ERROR_KINDS = (
+    "unavailable",
+    "slow_down",
+    "throttle",
+    "internal_error",
+    "access_denied",
+    "connection_error",
+    "timeout",
+)
+
+
+@dataclass(frozen=True)
+class MarkerOptions:
+    """Keyword arguments of ``@pytest.mark.chaos`` (a typo is an error, not silently ignored)."""
+
+    experiment: str | None = None
+    """An experiment file whose faults are armed for the test (relative to the test file)."""
+    fault: str | int | None = None
+    """With ``experiment``: only this fault (its name, label or index), active for the whole test."""
+    seed: int | None = None
+    compress_time: bool | None = None
+    session: Any = None
+
+
+@dataclass(frozen=True)
+class MatrixOptions:
+    """Keyword arguments of ``@pytest.mark.chaos_matrix``."""
+
+    region: str = "us-east-1"
+    """For the built-in sets: the region the faults aim at."""
+    experiment: str | None = None
+    """Every fault of this experiment file, one test each."""
+    faults: tuple[Fault, ...] = ()
+
+
+def _options(cls: type[Any], kwargs: dict[str, Any], marker: str) -> Any:
+    names = [field.name for field in fields(cls)]
+    for key in kwargs:
+        if key not in names:
+            hint = botodata.suggest(key, names)
+            raise pytest.UsageError(
+                f"@pytest.mark.{marker}: unknown argument {key!r}{hint} (arguments: {', '.join(names)})"
+            )
+    return cls(**kwargs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("chaos", "chaos-outage: fault injection")
+    group.addoption(
+        "--chaos-seed",
+        type=int,
+        default=None,
+        help="Seed of probability faults (default: ini chaos_seed, else random).",
+    )
+    group.addoption(
+        "--chaos-compress-time",
+        action="store_true",
+        default=None,
+        help="Make botocore's retry backoff and injected waits instantaneous (attempt counts unchanged).",
+    )
+    parser.addini("chaos_seed", "Seed of probability faults.", default="")
+    parser.addini("chaos_compress_time", "Compress time in every test that uses chaos.", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "chaos(*faults, experiment=None, fault=None, seed=None, compress_time=None, session=None): "
+        "arm these faults (or an experiment file's) for the whole test",
+    )
+    config.addinivalue_line(
+        "markers",
+        "chaos_matrix(set=None, *, region='us-east-1', experiment=None, faults=()): "
+        "run the test once per fault of a set ('s3_errors'), of an experiment file, or of a list",
+    )
+
+
+def _relative(request: pytest.FixtureRequest, path: str) -> Path:
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    return Path(str(request.node.path)).parent / candidate
+
+
+def _seed(config: pytest.Config, marker_seed: int | None) -> int | None:
+    if marker_seed is not None:
+        return marker_seed
+    option = config.getoption("--chaos-seed")
+    if option is not None:
+        return int(option)
+    ini = str(config.getini("chaos_seed")).strip()
+    return int(ini) if ini else None
+
+
+def _compress(config: pytest.Config, marker_value: bool | None) -> bool:
+    if marker_value is not None:
+        return marker_value
+    if config.getoption("--chaos-compress-time"):
+        return True
+    return bool(config.getini("chaos_compress_time"))
+
+
+def _experiment_faults(
+    request: pytest.FixtureRequest, path: str, fault: str | int | None
+) -> tuple[tuple[Fault, ...], int | None]:
+    try:
+        experiment = load_experiment(_relative(request, path))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"@pytest.mark.chaos(experiment={path!r}):\n{exc}") from None
+    if fault is None:
+        return experiment.faults, experiment.seed
+    for index, candidate in enumerate(experiment.faults):
+        if fault in (index, candidate.name, candidate.label):
+            # A named fault on its own: active for the whole test, whatever its place in the timeline.
+            return (candidate.model_copy(update={"after": 0.0, "for_": None}),), experiment.seed
+    names = ", ".join(repr(f.name or f.label) for f in experiment.faults)
+    raise pytest.UsageError(f"@pytest.mark.chaos: {path} has no fault {fault!r}; its faults: {names}")
+
+
+@pytest.fixture
+def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
+    """A controller to arm outages during the test: ``s3_outage``, ``region_outage``, ``inject``,
+    the ledger (``calls``, ``fired``) and ``assert_fired`` / ``assert_not_called``. Everything is
+    removed at teardown, pass or fail."""
+    marker = request.node.get_closest_marker("chaos")
+    options = _options(MarkerOptions, dict(marker.kwargs), "chaos") if marker else MarkerOptions()
+    faults: list[Fault] = list(marker.args) if marker else []
+    seed = options.seed
+    if options.experiment is not None:
+        from_file, file_seed = _experiment_faults(request, options.experiment, options.fault)
+        faults.extend(from_file)
+        seed = seed if seed is not None else (request.config.getoption("--chaos-seed") or file_seed)
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("chaos_fault") is not None:
+        faults.append(callspec.params["chaos_fault"])  # this instance of a chaos_matrix test
+    controller = ChaosController(
+        seed=_seed(request.config, seed), compress_time=_compress(request.config, options.compress_time)
+    )
+    try:
+        if faults:
+            controller.inject(*faults, session=options.session)
+        yield controller
+    finally:
+        controller.close()
+        request.node.user_properties.append(("chaos", controller.summary()))
+
+
+@pytest.fixture
+def chaos_fault(request: pytest.FixtureRequest) -> Fault | None:
+    """The fault of this instance of a ``chaos_matrix`` test (None outside a matrix)."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture
+def chaos_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's in-process AWS with fake credentials, for suites that do not have their own."""
+    from moto import mock_aws  # noqa: PLC0415 - moto is heavy: only for the tests that use it
+
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+def _matrix(metafunc: pytest.Metafunc, marker: pytest.Mark) -> list[Fault]:
+    args = list(marker.args)
+    options = _options(MatrixOptions, dict(marker.kwargs), "chaos_matrix")
+    if options.faults:
+        return list(options.faults)
+    if options.experiment is not None:
+        path = Path(options.experiment)
+        if not path.is_absolute() and not path.exists():
+            path = Path(str(metafunc.definition.path)).parent / path
+        try:
+            return list(load_experiment(path).faults)
+        except ConfigError as exc:
+            raise pytest.UsageError(f"@pytest.mark.chaos_matrix(experiment={options.experiment!r}):\n{exc}") from None
+    if args == ["s3_errors"]:
+        return [s3_outage(options.region, kind) for kind in S3_ERROR_KINDS]
+    if args and all(isinstance(arg, Fault) for arg in args):
+        return args
+    raise pytest.UsageError(
+        "@pytest.mark.chaos_matrix takes 's3_errors', faults, faults=[...] or experiment='file.yaml'"
+    )
+
+
+def _id(fault: Fault) -> str:
+    return fault.label.replace(" ", "-")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("chaos_matrix")
+    if marker is None:
+        return
+    faults = _matrix(metafunc, marker)
+    if "chaos_fault" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("chaos_fault")
+    metafunc.parametrize("chaos_fault", faults, ids=[_id(fault) for fault in faults], indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test marked chaos or chaos_matrix gets the fixture that arms the faults, asked for or not.
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        marked = item.get_closest_marker("chaos") or item.get_closest_marker("chaos_matrix")
+        if names is not None and marked is not None and "chaos" not in names:
+            names.append("chaos")
