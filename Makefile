@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/gateway_throughput.py
 	$(PY) benchmarks/load_rate.py
 	$(PY) benchmarks/run_overhead.py
+	$(PY) benchmarks/pytest_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

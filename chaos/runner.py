@@ -252,7 +252,9 @@ class Runner:
 
         self._injector = GatewayInjector(seed=self.seed)
         self._injector.arm()
-        self._gateway = GatewayServer(self._injector, port=0).start()
+        self._gateway = GatewayServer(self._injector, port=0)
+        self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
+        self._gateway.start()
         self.journal.event("gateway", url=self._gateway.url)
         port = _free_port()
         base_url = str(app.url.replace("{port}", str(port)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from chaos import exits
@@ -12,9 +14,19 @@ app = typer.Typer()
 
 
 @app.command("demo")
-def demo() -> None:
-    """Show an S3 us-east-1 outage as boto3 sees it (retries, the error) while eu-west-1 keeps working."""
-    from chaos.demo.sdk import run_sdk_demo  # moto is heavy: import it only for the demo
+def demo(
+    sdk: Annotated[
+        bool, typer.Option("--sdk", help="Instead: the outage as boto3 sees it, call by call (2 s).")
+    ] = False,
+) -> None:
+    """The 2017 S3 outage replayed against a naive and a resilient demo service, on embedded moto."""
+    if sdk:
+        from chaos.demo.sdk import run_sdk_demo  # moto is heavy: import it only for the demo
 
-    if not run_sdk_demo():
+        ok = run_sdk_demo()
+    else:
+        from chaos.demo.replay import run_replay_demo
+
+        ok = run_replay_demo()
+    if not ok:
         raise typer.Exit(exits.NOT_GRACEFUL)

@@ -209,6 +209,12 @@ class Engine:
             self._state = _State(kept, {})
         return removed
 
+    def reset(self) -> None:
+        """Disarm every fault and number new ones from 0 again (same seed: the same random streams)."""
+        with self._lock:
+            self._state = _State((), {})
+            self._next_id = 0
+
     def now(self) -> float:
         """The engine's clock."""
         return self._now()

@@ -94,7 +94,7 @@ class ControlApi:
             if route == "/_chaos/ledger" and method == "GET":
                 return 200, self.injector.ledger.to_dict()
             if route == "/_chaos/reset" and method == "POST":
-                self.injector.engine.remove()
+                self.injector.engine.reset()
                 self.injector.ledger.clear()
                 self.reset_backend()
                 return 200, {"reset": True}

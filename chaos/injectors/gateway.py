@@ -269,6 +269,11 @@ class GatewayServer:
         self.port = int(self.server.server_port)
         self._thread: threading.Thread | None = None
 
+    @staticmethod
+    def reset_backend() -> None:
+        """Forget everything moto holds (buckets, objects, queues...)."""
+        _reset_moto()
+
     @property
     def url(self) -> str:
         """The endpoint SDKs point at."""

@@ -219,3 +219,12 @@ def test_faults_added_and_removed_while_armed() -> None:
     assert [rule[0] for rule in engine.rules()] == [1]
     assert engine.remove() == [1]
     assert engine.faults == ()
+
+
+def test_reset_numbers_faults_from_zero_with_the_same_streams() -> None:
+    engine = armed(fault(probability=0.5), seed=5)
+    first = [engine.decide(GET).fired for _ in range(50)]
+    engine.reset()
+    assert engine.faults == ()
+    assert engine.add([fault(probability=0.5)]) == [0]
+    assert [engine.decide(GET).fired for _ in range(50)] == first

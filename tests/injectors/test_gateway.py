@@ -31,7 +31,7 @@ S3_EAST = {"kind": "unavailable", "service": "s3", "region": "us-east-1"}
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Gateway]:
-    gateway = start_gateway()
+    gateway = start_gateway("--seed", "2")  # reset numbers faults from 0: each test's draws are reproducible
     try:
         yield gateway
     finally:
