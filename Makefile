@@ -32,5 +32,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/run_overhead.py
 	$(PY) benchmarks/pytest_overhead.py
 
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -215,7 +215,7 @@ class Runner:
             self._injector.ledger.phase = phase
         if hasattr(self, "_load"):
             self._load.phase = phase
-        self.journal.event("phase", phase=phase)
+        self.journal.event("phase", phase=phase, run_t=round(time.monotonic() - self._started, 3))
         self.progress.message(f"[{time.monotonic() - self._started:6.1f}s] phase: {phase}")
 
     def _phases(self) -> list[CheckResult]:
@@ -243,6 +243,7 @@ class Runner:
             self._load.stop()
         after = self._steady_state("after", base_url)
         self._enter("verify")
+        self.journal.update(timeseries=_timeseries(log), load=_load_summary(log))
         read_back = self._read_back(base_url, load, log)
         return self._verdict(log, before, after, health_polls, read_back, faults_ended, recovery_ended)
 
@@ -489,6 +490,31 @@ class Runner:
             f"rollback {'complete' if complete else 'INCOMPLETE'}: " + ", ".join(s["step"] for s in steps if "ok" in s)
         )
         return complete
+
+
+def _timeseries(log: RequestLog) -> list[dict[str, Any]]:
+    """Per second of the run: requests, successes, graceful refusals, failures, mean and max latency."""
+    rows = []
+    for second, (count, ok, graceful, failed, total, worst) in sorted(log.per_second.items()):
+        rows.append(
+            {
+                "t": second,
+                "requests": int(count),
+                "successes": int(ok),
+                "graceful": int(graceful),
+                "failures": int(failed),
+                "latency_mean": round(total / count, 4) if count else None,
+                "latency_max": round(worst, 4),
+            }
+        )
+    return rows
+
+
+def _load_summary(log: RequestLog) -> dict[str, Any]:
+    return {
+        phase: {"requests": stats.count, "successes": stats.successes, "statuses": dict(stats.statuses)}
+        for phase, stats in log.phases.items()
+    }
 
 
 def _probe_dict(name: str, result: ProbeResult) -> dict[str, Any]:

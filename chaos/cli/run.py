@@ -28,6 +28,10 @@ def run(
         typer.Option(help="Where to write the journal (default: .chaos/runs/<time>-<title>.json)."),
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling and of the load.")] = None,  # noqa: UP045
+    report: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="Write every report (HTML, Markdown, JUnit XML, JSON) into this directory."),
+    ] = None,
 ) -> None:
     """Run FILE: start the application, drive it through the outage, check it degraded gracefully.
 
@@ -66,4 +70,10 @@ def run(
     if not result.rollback_complete:
         typer.echo(typer.style("ROLLBACK INCOMPLETE: see the journal", fg="red", bold=True), err=True)
     typer.echo(f"journal: {result.journal_path}")
+    if report is not None:
+        from chaos.journal import read_journal
+        from chaos.report import write_reports
+
+        for path in write_reports(read_journal(result.journal_path), report):
+            typer.echo(f"report: {path}")
     raise typer.Exit(result.exit_code)
