@@ -1,0 +1,99 @@
+"""Reference pages generated from the code itself, so the manual cannot drift from it.
+
+``cli_reference()`` walks the typer application; ``schema_reference()`` walks the JSON Schema of
+experiment files. The manual's build (``docs/hooks.py``) puts them into the reference pages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import typer.main
+
+from chaos.cli import app
+from chaos.schema import experiment_schema
+
+__all__ = ["cli_reference", "schema_reference"]
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+def cli_reference() -> str:
+    """Every ``outage`` command: usage, description, arguments and options."""
+    group: Any = typer.main.get_command(app)
+    context_class = type(group.make_context("outage", [], resilient_parsing=True))
+    context = context_class(group, info_name="outage")
+    sections = []
+    for name, command in group.commands.items():
+        sub = context_class(command, info_name=name, parent=context)
+        usage = re.sub(r"\{(\w+)\}", lambda match: match.group(1).upper(), command.get_usage(sub))
+        lines = [f"## `outage {name}`", "", f"```text\n{usage}\n```", ""]
+        lines += [(command.help or "").strip(), ""]
+        rows = []
+        for param in command.params:
+            if param.name == "help":
+                continue
+            if param.param_type_name == "option":
+                flags = ", ".join(f"`{flag}`" for flag in param.opts + param.secondary_opts)
+                default = (
+                    ""
+                    if param.default in (None, False) or (param.is_flag and not param.default)
+                    else f"`{param.default}`"
+                )
+                rows.append(f"| {flags} | {_cell(param.help or '')} | {default} |")
+            else:
+                rows.append(
+                    f"| `{(param.name or '').upper()}` | {_cell(getattr(param, 'help', '') or '')} | required |"
+                )
+        if rows:
+            lines += ["| argument or option | meaning | default |", "|---|---|---|", *rows, ""]
+        sections.append("\n".join(lines))
+    return "\n".join(sections)
+
+
+def _type(spec: dict[str, Any]) -> str:
+    if "$ref" in spec:
+        name = spec["$ref"].rsplit("/", 1)[1]
+        return f"[{name}](#{name.lower()})"
+    if "anyOf" in spec:
+        kinds = [_type(item) for item in spec["anyOf"]]
+        return " or ".join(dict.fromkeys(kinds))
+    if "enum" in spec:
+        return "one of " + ", ".join(f"`{value}`" for value in spec["enum"])
+    if "const" in spec:
+        return f"`{spec['const']}`"
+    kind = spec.get("type", "any")
+    if kind == "array":
+        return f"list of {_type(spec.get('items', {}))}"
+    if kind == "object":
+        return "mapping"
+    if kind == "string" and spec.get("pattern", "").endswith("(ms|s|m|h)?\\s*$"):
+        return "duration"
+    return str(kind)
+
+
+def _fields(definition: dict[str, Any]) -> list[str]:
+    required = set(definition.get("required", []))
+    rows = ["| field | type | default | meaning |", "|---|---|---|---|"]
+    for name, spec in definition.get("properties", {}).items():
+        default = (
+            "required" if name in required else (f"`{spec['default']}`" if spec.get("default") is not None else "")
+        )
+        rows.append(f"| `{name}` | {_type(spec)} | {default} | {_cell(spec.get('description', ''))} |")
+    return rows
+
+
+def schema_reference() -> str:
+    """Every section and field of experiment files, from the JSON Schema."""
+    schema = experiment_schema()
+    parts = ["## Experiment", "", _cell(schema.get("description", "")), "", *_fields(schema), ""]
+    for name, definition in schema.get("$defs", {}).items():
+        parts += [f"## {name}", "", _cell(definition.get("description", "")), ""]
+        if "properties" in definition:
+            parts += [*_fields(definition), ""]
+        elif "enum" in definition:
+            parts += ["One of: " + ", ".join(f"`{value}`" for value in definition["enum"]), ""]
+    return "\n".join(parts)

@@ -1,0 +1,85 @@
+"""The manual cannot drift from the code: it builds strictly, and its examples run."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaos.guardrails import tomllib
+from chaos.loading import parse_experiment
+from chaos.model import Guardrails
+from chaos.reference import cli_reference, schema_reference
+from chaos.schema import experiment_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _blocks(language: str) -> list[tuple[str, str]]:
+    found = []
+    for page in sorted(DOCS.glob("*.md")):
+        for block in re.findall(rf"```{language}\n(.*?)```", page.read_text(), flags=re.DOTALL):
+            found.append((page.name, block))
+    return found
+
+
+def test_the_manual_builds_strictly(tmp_path: Path) -> None:
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    result = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    cli = (tmp_path / "site" / "reference" / "cli" / "index.html").read_text()
+    assert "outage serve" in cli and "--faults" in cli
+    assert "key_prefix" in (tmp_path / "site" / "reference" / "experiment" / "index.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("page", "source"),
+    [b for b in _blocks("python") if "def test_" not in b[1]],
+    ids=lambda v: v if isinstance(v, str) and v.endswith(".md") else "",
+)
+def test_python_examples_run(page: str, source: str, aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    exec(compile(source, f"docs/{page}", "exec"), {"__name__": "docs_example"})
+
+
+def test_pytest_style_examples_run(pytester: pytest.Pytester) -> None:
+    tests = [source for _, source in _blocks("python") if "def test_" in source]
+    assert tests
+    for index, source in enumerate(tests):
+        pytester.makepyfile(**{f"test_manual_{index}": source})
+    result = pytester.runpytest()
+    assert result.ret == 0, result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("page", "source"), _blocks("yaml"), ids=lambda v: v if isinstance(v, str) and v.endswith(".md") else ""
+)
+def test_yaml_examples_are_valid_experiments(page: str, source: str) -> None:
+    parse_experiment(source, f"docs/{page}")
+
+
+def test_toml_examples_are_valid_guardrails() -> None:
+    [(_, source)] = _blocks("toml")
+    Guardrails.model_validate(tomllib.loads(source)["tool"]["chaos"])
+
+
+def test_references_cover_every_command_and_field() -> None:
+    cli = cli_reference()
+    for command in ("validate", "plan", "run", "report", "serve", "inject", "schema", "demo"):
+        assert f"## `outage {command}`" in cli
+    reference = schema_reference()
+    schema = experiment_schema()
+    for definition in [schema, *schema["$defs"].values()]:
+        for field in definition.get("properties", {}):
+            assert f"| `{field}` |" in reference
