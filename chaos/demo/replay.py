@@ -11,8 +11,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from chaos.journal import read_journal
 from chaos.loading import load_experiment
 from chaos.model import Experiment
+from chaos.report import write_reports
 from chaos.runner import Runner, RunResult
 from chaos.verify.progress import PlainProgress
 
@@ -92,5 +94,8 @@ def run_replay_demo(console: Console | None = None, journal_dir: Path = Path(".c
     console.print()
     console.print(table)
     for variant, result in results.items():
-        console.print(f"{variant}: {result.reason}; journal {result.journal_path}")
+        reports = write_reports(read_journal(result.journal_path), journal_dir / f"demo-{variant}")
+        html = next(path for path in reports if path.suffix == ".html")
+        console.print(f"{variant}: {result.reason}")
+        console.print(f"  report {html}  (journal {result.journal_path})")
     return results["naive"].status == "failed" and results["resilient"].status == "passed"

@@ -32,6 +32,9 @@ def test_the_demo_replays_2017_against_both_variants(tmp_path: Path) -> None:
     assert "FAIL" in durability and "PASS" in durability
     assert (tmp_path / ".chaos" / "runs" / "demo-naive.json").exists()
     assert (tmp_path / ".chaos" / "runs" / "demo-resilient.json").exists()
+    for variant in ("naive", "resilient"):
+        report = tmp_path / ".chaos" / "runs" / f"demo-{variant}" / "report.html"
+        assert report.exists() and f"report {report.relative_to(tmp_path)}" in out
     assert elapsed < 90
 
 
