@@ -31,8 +31,14 @@ _S3 = {
 }
 
 
+# Services whose IAM prefix is not their signing name (CloudWatch signs as "monitoring").
+_PREFIXES = {"cloudwatch": "cloudwatch"}
+
+
 def iam_prefix(service: str) -> str:
-    """The IAM action prefix of a botocore service (its signing name: ``monitoring`` is cloudwatch)."""
+    """The IAM action prefix of a botocore service: its signing name, except where AWS differs."""
+    if service in _PREFIXES:
+        return _PREFIXES[service]
     metadata = botodata.service_model(service).metadata
     return str(metadata.get("signingName") or metadata.get("endpointPrefix") or service)
 

@@ -120,12 +120,13 @@ def _condition_holds(operator: str, block: Mapping[str, Any], context: Mapping[s
 
 
 def _applies(statement: Mapping[str, Any], request: Request) -> bool:
-    if "Action" in statement:
-        if not any(_like(pattern, request.action, ignore_case=True) for pattern in _listed(statement["Action"])):
-            return False
-    elif "NotAction" in statement:
-        if any(_like(pattern, request.action, ignore_case=True) for pattern in _listed(statement["NotAction"])):
-            return False
+    actions = [_like(pattern, request.action, ignore_case=True) for pattern in _listed(statement.get("Action", []))]
+    if "Action" in statement and not any(actions):
+        return False
+    if "NotAction" in statement and any(
+        _like(pattern, request.action, ignore_case=True) for pattern in _listed(statement["NotAction"])
+    ):
+        return False
     if "Resource" in statement:
         if not any(_like(pattern, request.resource) for pattern in _listed(statement["Resource"])):
             return False

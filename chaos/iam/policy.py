@@ -104,7 +104,7 @@ def fault_policies(
             raise ConfigError(f"fault {index} ({fault.label}): {fault.kind.value} has no IAM rendering")
         window_start = start + timedelta(seconds=fault.after)
         window_end = start + timedelta(seconds=fault.end) if fault.end is not None else expires
-        window = {
+        window: dict[str, dict[str, Any]] = {
             "DateGreaterThan": {"aws:CurrentTime": _iso(window_start)},
             "DateLessThan": {"aws:CurrentTime": _iso(min(window_end, expires))},
         }
@@ -142,7 +142,7 @@ def fault_policies(
                     resources = (
                         ["arn:aws:s3:::*"] if fault.key_prefix is None else [f"arn:aws:s3:::*/{fault.key_prefix}*"]
                     )
-                    condition = dict(window)
+                    condition: dict[str, dict[str, Any]] = dict(window)
                     if regional:
                         condition["StringEquals"] = {"aws:RequestedRegion": list(fault.region)}
                     statements.append(

@@ -1,0 +1,268 @@
+"""The IAM injector against moto's real server with IAM enforcement on.
+
+moto enforces identity policies but not their conditions: the tests use it for attachment,
+rollback and resource-scoped denial, and the project's evaluator for the region and time
+conditions (tests/iam/test_evaluate.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from parliament import analyze_policy_string
+
+import chaos
+from chaos.errors import ConfigError
+from chaos.iam.policy import NAME_PREFIX
+from chaos.injectors.iam import IamInjector, ours, sweep
+from chaos.model import Guardrails, IamSettings
+from tests.conftest import free_port, wait_until
+
+ACCOUNT = "123456789012"
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/chaos-admin"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def iam_world() -> Iterator[dict[str, Any]]:
+    """moto_server with an admin (the injector), an application user and role, and buckets in two regions."""
+    port = free_port()
+    executable = str(Path(sys.executable).with_name("moto_server"))
+    process = subprocess.Popen(
+        [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(up, what="moto_server")
+        setup = boto3.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name="us-east-1")
+        iam = setup.client("iam", endpoint_url=url)
+        keys = {}
+        policy = iam.create_policy(PolicyName="allow-all", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
+        for user in ("chaos-admin", "app-user"):
+            iam.create_user(UserName=user)
+            iam.attach_user_policy(UserName=user, PolicyArn=policy)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
+        iam.create_role(RoleName="chaos-demo-app", AssumeRolePolicyDocument=TRUST)
+        iam.attach_role_policy(RoleName="chaos-demo-app", PolicyArn=policy)
+        s3_east = setup.client("s3", endpoint_url=url)
+        s3_east.create_bucket(Bucket="east-docs")
+        s3_east.put_object(Bucket="east-docs", Key="doc", Body=b"east")
+        s3_west = setup.client("s3", region_name="eu-west-1", endpoint_url=url)
+        s3_west.create_bucket(Bucket="west-docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3_west.put_object(Bucket="west-docs", Key="doc", Body=b"west")
+        request = urllib.request.Request(
+            f"{url}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(request).close()  # from now on every request is authenticated and authorised
+        yield {"url": url, "keys": keys}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _session(world: dict[str, Any], user: str, region: str = "us-east-1") -> boto3.Session:
+    key, secret = world["keys"][user]
+    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
+
+
+@pytest.fixture
+def admin(iam_world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> boto3.Session:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", iam_world["url"])
+    key, secret = iam_world["keys"]["chaos-admin"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    session = boto3.Session(region_name="us-east-1")
+    yield session
+    sweep(session)
+
+
+def _role_session(world: dict[str, Any]) -> boto3.Session:
+    sts = _session(world, "chaos-admin").client("sts", endpoint_url=world["url"])
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/chaos-demo-app", RoleSessionName="app")[
+        "Credentials"
+    ]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def _reads(session: boto3.Session, url: str) -> dict[str, str]:
+    outcome = {}
+    for bucket, region in (("east-docs", "us-east-1"), ("west-docs", "eu-west-1")):
+        s3 = session.client("s3", region_name=region, endpoint_url=url)
+        try:
+            s3.get_object(Bucket=bucket, Key="doc")
+            outcome[bucket] = "ok"
+        except ClientError as exc:
+            outcome[bucket] = exc.response["Error"]["Code"]
+    return outcome
+
+
+def _injector(admin: boto3.Session, **settings: Any) -> IamInjector:
+    targets = settings.pop("targets", [{"user": "app-user"}, {"role": "chaos-demo-app"}])
+    guardrails = settings.pop("guardrails", Guardrails(accounts=(ACCOUNT,)))
+    return IamInjector(
+        [chaos.s3_outage("us-east-1", kind="access_denied", **{"for": "10m"})],
+        settings=IamSettings.model_validate({"targets": targets, "propagation": "5s"}),
+        guardrails=guardrails,
+        experiment="IAM test",
+        session=admin,
+        duration=600,
+        region_conditions=False,  # moto evaluates no conditions; see the module docstring
+        **settings,
+    )
+
+
+def test_denies_the_target_region_only_and_rolls_back(iam_world: dict[str, Any], admin: boto3.Session) -> None:
+    url = iam_world["url"]
+    app_user = _session(iam_world, "app-user")
+    events: list[str] = []
+    injector = _injector(
+        admin,
+        journal=lambda event, **fields: events.append(event),
+        probe=lambda: _reads(app_user, url)["east-docs"] == "AccessDenied",
+    )
+    assert _reads(app_user, url) == {"east-docs": "ok", "west-docs": "ok"}
+    injector.arm()
+    try:
+        assert _reads(app_user, url) == {"east-docs": "AccessDenied", "west-docs": "ok"}
+        assert _reads(_role_session(iam_world), url) == {"east-docs": "AccessDenied", "west-docs": "ok"}
+        assert len(ours(admin.client("iam"), injector.run_id)) == 1
+    finally:
+        injector.disarm()
+    assert injector.rollback_complete is True
+    assert ours(admin.client("iam")) == []
+    assert _reads(app_user, url) == {"east-docs": "ok", "west-docs": "ok"}
+    # The intent is on record before each change.
+    assert (
+        events.index("iam_create")
+        < events.index("iam_attach")
+        < events.index("iam_in_effect")
+        < events.index("iam_remove")
+    )
+
+
+def test_every_generated_policy_passes_parliament(admin: boto3.Session) -> None:
+    faults = [
+        chaos.s3_outage("us-east-1", kind="access_denied"),
+        chaos.s3_outage("eu-west-1", operations=["GetObject", "ListObjectsV2", "PutObject"]),
+        chaos.s3_outage("us-east-1", buckets=["east-docs"], key_prefix="tmp/"),
+        chaos.Fault(kind="throttle", service="dynamodb", region="us-west-2", operations=["PutItem"]),
+        chaos.Fault(kind="unavailable", service="sqs", region=["us-east-1", "eu-west-1"]),
+    ]
+    injector = IamInjector(
+        faults,
+        settings=IamSettings.model_validate({"targets": [{"role": "chaos-demo-app"}]}),
+        guardrails=Guardrails(accounts=(ACCOUNT,)),
+        experiment="lint",
+        session=admin,
+        duration=60,
+    )
+    for policy in injector.plan(bucket_regions={"east-docs": "us-east-1", "west-docs": "eu-west-1"}):
+        findings = analyze_policy_string(json.dumps(policy.document)).findings
+        assert findings == [], (policy.name, [str(finding) for finding in findings])
+
+
+def test_an_account_allow_list_is_required(admin: boto3.Session) -> None:
+    with pytest.raises(ConfigError, match="needs an account allow-list.*this is account 123456789012"):
+        _injector(admin, guardrails=Guardrails()).arm()
+    with pytest.raises(ConfigError, match="account 123456789012 is not in guardrails.accounts \\(210987654321\\)"):
+        _injector(admin, guardrails=Guardrails(accounts=("210987654321",))).arm()
+    assert ours(admin.client("iam")) == []
+
+
+def test_protected_principals_and_the_caller_are_never_targeted(admin: boto3.Session) -> None:
+    with pytest.raises(ConfigError, match="role/chaos-demo-app is a protected principal"):
+        _injector(
+            admin, guardrails=Guardrails(accounts=(ACCOUNT,), protected_principals=("arn:aws:iam::*:role/chaos-*",))
+        ).arm()
+    with pytest.raises(ConfigError, match="user/chaos-admin is a protected principal"):
+        _injector(admin, targets=[{"user": "chaos-admin"}]).arm()
+    with pytest.raises(ConfigError, match="role 'missing' does not exist"):
+        _injector(admin, targets=[{"role": "missing"}]).arm()
+    assert ours(admin.client("iam")) == []
+
+
+def test_policies_it_did_not_create_are_never_touched(admin: boto3.Session) -> None:
+    iam = admin.client("iam")
+    lookalike = iam.create_policy(PolicyName=f"{NAME_PREFIX}not-ours", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
+    try:
+        assert sweep(admin) == []
+        assert iam.get_policy(PolicyArn=lookalike)
+    finally:
+        iam.delete_policy(PolicyArn=lookalike)
+
+
+def test_a_run_killed_with_sigkill_is_cleaned_by_outage_rollback(
+    iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
+) -> None:
+    key, secret = iam_world["keys"]["chaos-admin"]
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": iam_world["url"],
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    script = tmp_path / "arm_and_hang.py"
+    script.write_text(
+        textwrap.dedent(f"""
+        import time, boto3, chaos
+        from chaos.injectors.iam import IamInjector
+        from chaos.model import Guardrails, IamSettings
+        injector = IamInjector([chaos.s3_outage("us-east-1", kind="access_denied")],
+            settings=IamSettings.model_validate({{"targets": [{{"user": "app-user"}}], "propagation": "0s"}}),
+            guardrails=Guardrails(accounts=("{ACCOUNT}",)), experiment="killed", session=boto3.Session(), duration=600,
+            region_conditions=False)
+        injector.arm()
+        print("ARMED", flush=True)
+        time.sleep(600)
+    """)
+    )
+    process = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline().strip() == "ARMED"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    process.stdout.close()
+    assert _reads(_session(iam_world, "app-user"), iam_world["url"])["east-docs"] == "AccessDenied"  # left behind
+    outage = Path(sys.executable).with_name("outage")
+    result = subprocess.run([str(outage), "rollback"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "removed arn:aws:iam::123456789012:policy/chaos-outage-" in result.stdout
+    assert "clean: 1 policy removed, none left" in result.stdout
+    assert _reads(_session(iam_world, "app-user"), iam_world["url"])["east-docs"] == "ok"
