@@ -199,9 +199,9 @@ def test_every_generated_policy_passes_parliament(admin: boto3.Session) -> None:
 
 
 def test_an_account_allow_list_is_required(admin: boto3.Session) -> None:
-    with pytest.raises(ConfigError, match="needs an account allow-list.*this is account 123456789012"):
+    with pytest.raises(ConfigError, match=r"needs an account allow-list.*this is account 123456789012"):
         _injector(admin, guardrails=Guardrails()).arm()
-    with pytest.raises(ConfigError, match="account 123456789012 is not in guardrails.accounts \\(210987654321\\)"):
+    with pytest.raises(ConfigError, match=r"account 123456789012 is not in guardrails\.accounts \(210987654321\)"):
         _injector(admin, guardrails=Guardrails(accounts=("210987654321",))).arm()
     assert ours(admin.client("iam")) == []
 
