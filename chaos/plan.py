@@ -6,14 +6,19 @@ botocore's models, nothing else.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from chaos.engine.durations import format_duration
 from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
 from chaos.engine.render import error_spec
 from chaos.guardrails import GuardrailCheck, check_guardrails
+from chaos.iam.actions import iam_action
+from chaos.iam.evaluate import Request, evaluate
+from chaos.iam.policy import fault_policies, refusal
 from chaos.model import Experiment
 
 __all__ = ["IAM_UNSUPPORTED", "InjectorName", "Plan", "PlannedFault", "make_plan", "resolve_injector"]
@@ -65,6 +70,10 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     """Reasons the chosen injector cannot carry out this plan at all."""
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    """For the IAM injector: the policy documents and the principals they would be attached to."""
+    denied_calls: list[str] = field(default_factory=list)
+    """For the IAM injector: sample calls and whether the policies would deny them (the evaluator's verdict)."""
 
     @property
     def within_guardrails(self) -> bool:
@@ -89,6 +98,8 @@ class Plan:
             },
             "notes": self.notes,
             "problems": self.problems,
+            "policies": self.policies,
+            "denied_calls": self.denied_calls,
             "changes_made": False,
         }
 
@@ -117,6 +128,15 @@ class Plan:
             lines.append(f"  EXCEEDED {violation}")
         lines.append(f"Within guardrails: {'yes' if self.within_guardrails else 'no'}")
         lines += [f"Note: {note}" for note in self.notes]
+        for policy in self.policies:
+            lines += [
+                "",
+                f"Policy {policy['name']} -> {', '.join(policy['principals'])}",
+                json.dumps(policy["document"], indent=2),
+            ]
+        if self.denied_calls:
+            lines += ["", "Calls the policies would deny (policy evaluator, in the middle of each window):"]
+            lines += [f"  {line}" for line in self.denied_calls]
         lines += [f"Cannot inject: {problem}" for problem in self.problems]
         lines.append("Nothing has been changed.")
         return "\n".join(lines)
@@ -209,12 +229,17 @@ def make_plan(
         kinds = sorted({fault.kind.value for fault in experiment.faults if fault.kind in ERROR_KINDS})
         for kind in kinds:
             notes.append(f"{kind} is rendered as AccessDenied under IAM")
+        if any(fault.service == ("s3",) and not fault.buckets for fault in experiment.faults):
+            notes.append(
+                "S3 buckets that already exist in the target region are added to the policies when the run starts"
+            )
+        if experiment.iam is None:
+            problems.append("the iam injector needs an 'iam' section naming the target principals")
         for index, fault in enumerate(experiment.faults):
-            if fault.kind in IAM_UNSUPPORTED:
-                problems.append(
-                    f"fault {index}: {fault.kind.value} cannot be reproduced by deny policies; "
-                    "use --injector hook or --injector gateway"
-                )
+            reason = refusal(fault)
+            if reason is not None:
+                problems.append(f"fault {index}: {reason}")
+    policies, denied = _iam_details(experiment) if chosen == "iam" and not problems else ([], [])
     return Plan(
         title=experiment.title,
         source=source,
@@ -226,4 +251,56 @@ def make_plan(
         guardrails=check_guardrails(experiment, project_dir),
         notes=notes,
         problems=problems,
+        policies=policies,
+        denied_calls=denied,
     )
+
+
+def _iam_details(experiment: Experiment) -> tuple[list[dict[str, Any]], list[str]]:
+    """The policy documents, their principals, and sample calls judged by the policy evaluator."""
+    if experiment.iam is None:
+        return [], []
+    start = datetime.now(timezone.utc)
+    planned = fault_policies(
+        experiment.faults,
+        run_id="<run-id>",
+        experiment=experiment.title,
+        start=start,
+        run_end=start + timedelta(seconds=experiment.fault_phase or 0.0),
+        margin=timedelta(seconds=experiment.iam.expiry_margin),
+        bucket_regions=None,
+    )
+    principals = [
+        f"{kind}/{name}"
+        for target in experiment.iam.targets
+        for kind, name in (("role", target.role), ("user", target.user), ("group", target.group))
+        if name
+    ]
+    policies = [{"name": policy.name, "principals": principals, "document": policy.document} for policy in planned]
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    documents = [allow_all, *(policy.document for policy in planned)]
+    lines = []
+    for fault in experiment.faults:
+        middle = start + timedelta(seconds=fault.after + ((fault.for_ or 60.0) / 2))
+        when = middle.strftime("%Y-%m-%dT%H:%M:%SZ")
+        services = [name for name in fault.service if name != "*"] or ["s3"]
+        regions = [name for name in fault.region if name != "*"] or ["us-east-1"]
+        other = next(name for name in ("eu-west-1", "us-west-2", "us-east-1") if name not in regions)
+        for service in services:
+            operations = list(fault.operations) or (
+                ["GetObject", "PutObject", "ListObjectsV2"] if service == "s3" else []
+            )
+            for operation in operations or ["*"]:
+                action = iam_action(service, operation) if operation != "*" else f"{service}:*"
+                for region in (*regions, other):
+                    if service == "s3":
+                        bucket = (fault.buckets or ("a-new-bucket",))[0]
+                        resource = f"arn:aws:s3:::{bucket}/{fault.key_prefix or ''}key"
+                    else:
+                        resource = f"arn:aws:{service}:{region}:123456789012:resource"
+                    decision = evaluate(
+                        documents, Request(action, resource, {"aws:RequestedRegion": region, "aws:CurrentTime": when})
+                    )
+                    verdict = "DENIED" if decision.effect == "ExplicitDeny" else "allowed"
+                    lines.append(f"{action:<28} {resource:<55} requested in {region:<10} {verdict}")
+    return policies, lines

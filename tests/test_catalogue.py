@@ -158,5 +158,10 @@ def test_latency_delays_reads_by_800ms_to_1200ms(client: ClientFactory) -> None:
 def test_iam_experiment_plans_denials() -> None:
     plan = make_plan(_load("iam-deny-s3-region.yaml"), project_dir=ROOT)
     assert plan.injector == "iam"
-    assert plan.notes == ["access_denied is rendered as AccessDenied under IAM"]
+    assert plan.notes[0] == "access_denied is rendered as AccessDenied under IAM"
+    [policy] = plan.policies
+    assert policy["principals"] == ["role/chaos-demo-app"]
+    assert policy["document"]["Statement"][0]["Effect"] == "Deny"
+    assert any(line.endswith("requested in us-east-1  DENIED") for line in plan.denied_calls)
+    assert any(line.endswith("requested in eu-west-1  allowed") for line in plan.denied_calls)
     assert plan.guardrails.limits.accounts == ("123456789012",)
