@@ -112,12 +112,25 @@ class Runner:
         self._app: subprocess.Popen[bytes] | None = None
         self._app_log: Path | None = None
         self._fault_ids: list[int] = []
+        self._iam: Any = None
 
     # -- validation -----------------------------------------------------------------------------
     def _validate(self) -> None:
         experiment, plan = self.experiment, self.plan
         if plan.problems:
             raise ConfigError("; ".join(plan.problems))
+        if plan.injector == "iam":
+            if experiment.app is not None or experiment.load is not None:
+                raise ConfigError(
+                    f"{self.source}: with the iam injector, outage run arms the deny policies for the timeline and "
+                    "removes them; it does not start or drive the application (it runs where it always runs): "
+                    "remove 'app' and 'load'"
+                )
+            if experiment.fault_phase is None:
+                raise ConfigError(
+                    f"{self.source}: a fault has no 'for' and phases.faults is unset: the run would never end"
+                )
+            return
         if experiment.app is None or experiment.load is None:
             raise ConfigError(
                 f"{self.source}: outage run drives an application: add 'app' and 'load' sections "
@@ -159,10 +172,12 @@ class Runner:
         status, reason, results = "error", "", []
         with self._signals():
             try:
-                results = self._phases()
+                results = self._iam_phases() if self.plan.injector == "iam" else self._phases()
                 failed = [result.name for result in results if not result.passed]
                 status = "failed" if failed else "passed"
                 reason = f"not graceful: {', '.join(failed)} failed" if failed else "degraded gracefully"
+                if self.plan.injector == "iam":
+                    reason = "the deny policies were in effect for the fault phase and are removed"
             except Aborted as exc:
                 status, reason = "aborted", str(exc)
                 journal.event("aborted", reason=reason)
@@ -246,6 +261,42 @@ class Runner:
         self.journal.update(timeseries=_timeseries(log), load=_load_summary(log))
         read_back = self._read_back(base_url, load, log)
         return self._verdict(log, before, after, health_polls, read_back, faults_ended, recovery_ended)
+
+    def _iam_phases(self) -> list[CheckResult]:
+        """Deny policies on the target principals for the fault phase; the application runs where it runs."""
+        import boto3  # noqa: PLC0415 - only the iam injector talks to AWS itself
+
+        from chaos.injectors.iam import IamInjector  # noqa: PLC0415
+
+        experiment = self.experiment
+        assert experiment.iam is not None
+        fault_phase = experiment.fault_phase or 0.0
+        self._iam = IamInjector(
+            experiment.faults,
+            settings=experiment.iam,
+            guardrails=self.plan.guardrails.limits,
+            experiment=experiment.title,
+            session=boto3.Session(),
+            duration=fault_phase,
+            journal=self.journal.event,
+            sleep=self._wait,
+        )
+        self._enter("baseline")
+        self._wait(experiment.phases.baseline)
+        self.journal.event(
+            "inject",
+            faults=[f.model_dump(mode="json", by_alias=True, exclude_defaults=True) for f in experiment.faults],
+        )
+        self._enter("faults")
+        try:
+            self._iam.arm()
+        except ConfigError as exc:
+            raise Aborted(f"refused: {exc}") from None
+        self._wait(fault_phase)
+        self._enter("recovery")
+        self._iam.disarm()
+        self._wait(experiment.phases.recovery)
+        return []
 
     def _start_everything(self, app: Any) -> str:
         """Gateway, then the application pointed at it; returns the application's URL once it is ready."""
@@ -462,6 +513,17 @@ class Runner:
     def _rollback(self) -> bool:
         steps: list[dict[str, Any]] = []
         complete = True
+        if self._iam is not None:
+            try:
+                if self._iam.created or self._iam.rollback_complete is None:
+                    self._iam.disarm()  # removes what was created, and checks that nothing of this run is left
+                removed_ok = self._iam.rollback_complete is not False
+            except Exception as exc:
+                steps.append({"step": "remove deny policies", "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+                removed_ok = False
+            else:
+                steps.append({"step": "remove deny policies", "run_id": self._iam.run_id, "ok": removed_ok})
+            complete &= removed_ok
         if self._injector is not None:
             removed = self._injector.engine.remove()
             left = len(self._injector.engine.faults)

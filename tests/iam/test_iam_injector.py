@@ -13,8 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,84 +26,7 @@ from chaos.errors import ConfigError
 from chaos.iam.policy import NAME_PREFIX
 from chaos.injectors.iam import IamInjector, ours, sweep
 from chaos.model import Guardrails, IamSettings
-from tests.conftest import free_port, wait_until
-
-ACCOUNT = "123456789012"
-ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/chaos-admin"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
-
-
-@pytest.fixture(scope="module")
-def iam_world() -> Iterator[dict[str, Any]]:
-    """moto_server with an admin (the injector), an application user and role, and buckets in two regions."""
-    port = free_port()
-    executable = str(Path(sys.executable).with_name("moto_server"))
-    process = subprocess.Popen(
-        [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
-                return True
-        except OSError:
-            return False
-
-    try:
-        wait_until(up, what="moto_server")
-        setup = boto3.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name="us-east-1")
-        iam = setup.client("iam", endpoint_url=url)
-        keys = {}
-        policy = iam.create_policy(PolicyName="allow-all", PolicyDocument=ALLOW_ALL)["Policy"]["Arn"]
-        for user in ("chaos-admin", "app-user"):
-            iam.create_user(UserName=user)
-            iam.attach_user_policy(UserName=user, PolicyArn=policy)
-            key = iam.create_access_key(UserName=user)["AccessKey"]
-            keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
-        iam.create_role(RoleName="chaos-demo-app", AssumeRolePolicyDocument=TRUST)
-        iam.attach_role_policy(RoleName="chaos-demo-app", PolicyArn=policy)
-        s3_east = setup.client("s3", endpoint_url=url)
-        s3_east.create_bucket(Bucket="east-docs")
-        s3_east.put_object(Bucket="east-docs", Key="doc", Body=b"east")
-        s3_west = setup.client("s3", region_name="eu-west-1", endpoint_url=url)
-        s3_west.create_bucket(Bucket="west-docs", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        s3_west.put_object(Bucket="west-docs", Key="doc", Body=b"west")
-        request = urllib.request.Request(
-            f"{url}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
-        )
-        urllib.request.urlopen(request).close()  # from now on every request is authenticated and authorised
-        yield {"url": url, "keys": keys}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _session(world: dict[str, Any], user: str, region: str = "us-east-1") -> boto3.Session:
-    key, secret = world["keys"][user]
-    return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=region)
-
-
-@pytest.fixture
-def admin(iam_world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> boto3.Session:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", iam_world["url"])
-    key, secret = iam_world["keys"]["chaos-admin"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    session = boto3.Session(region_name="us-east-1")
-    yield session
-    sweep(session)
+from tests.iam.conftest import ACCOUNT, ALLOW_ALL, _session
 
 
 def _role_session(world: dict[str, Any]) -> boto3.Session:

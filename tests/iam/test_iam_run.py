@@ -1,0 +1,94 @@
+"""``outage run`` with the IAM injector, against moto's server with IAM enforcement on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from chaos.injectors.iam import ours
+from tests.iam.conftest import ACCOUNT
+
+OUTAGE = Path(sys.executable).with_name("outage")
+EXPERIMENT = f"""
+version: 1
+title: IAM run
+injector: iam
+phases: {{baseline: 0s, recovery: 0s}}
+faults:
+  - {{kind: access_denied, service: s3, region: us-east-1, for: 1s}}
+iam:
+  targets: [{{user: app-user}}, {{role: chaos-demo-app}}]
+  propagation: 0s
+guardrails:
+  accounts: ["{ACCOUNT}"]
+  max_duration: 1m
+"""
+
+
+def _run(
+    world: dict[str, Any], folder: Path, experiment: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    (folder / "iam.yaml").write_text(experiment)
+    key, secret = world["keys"]["chaos-admin"]
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": world["url"],
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    result = subprocess.run(
+        [str(OUTAGE), "run", "iam.yaml", "--journal", "j.json"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return result, json.loads((folder / "j.json").read_text())
+
+
+def test_a_run_attaches_then_removes_the_policies(
+    iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
+) -> None:
+    result, journal = _run(iam_world, tmp_path, EXPERIMENT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = [event["event"] for event in journal["timeline"]]
+    assert events.index("inject") < events.index("iam_create") < events.index("iam_attach") < events.index("iam_remove")
+    attached = [event["target"] for event in journal["timeline"] if event["event"] == "iam_attach"]
+    assert attached == [f"arn:aws:iam::{ACCOUNT}:user/app-user", f"arn:aws:iam::{ACCOUNT}:role/chaos-demo-app"]
+    assert journal["rollback"]["complete"] is True
+    assert ours(admin.client("iam")) == []
+
+
+def test_an_account_outside_the_allow_list_is_refused(
+    iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
+) -> None:
+    result, journal = _run(
+        iam_world, tmp_path, EXPERIMENT.replace(f'accounts: ["{ACCOUNT}"]', 'accounts: ["210987654321"]')
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "account 123456789012 is not in guardrails.accounts" in journal["reason"]
+    assert journal["rollback"]["complete"] is True
+    assert not any(event["event"] == "iam_create" for event in journal["timeline"])
+    assert ours(admin.client("iam")) == []
+
+
+def test_the_iam_injector_does_not_start_an_application(tmp_path: Path) -> None:
+    experiment = (
+        EXPERIMENT
+        + "app: {command: [python, -m, chaos.demo, --port, '{port}'], url: 'http://127.0.0.1:{port}'}\nload: {rate: 1, requests: [{path: /}]}\n"
+    )
+    (tmp_path / "iam.yaml").write_text(experiment)
+    result = subprocess.run(
+        [str(OUTAGE), "run", "iam.yaml"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "does not start or drive the application" in result.stderr
