@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/load_rate.py
 	$(PY) benchmarks/run_overhead.py
 	$(PY) benchmarks/pytest_overhead.py
+	$(PY) benchmarks/iam_apply.py
 
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict --site-dir site
