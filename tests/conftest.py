@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -97,17 +98,16 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """moto's real server as a subprocess on a free loopback port; its URL."""
-    import shutil
+@contextlib.contextmanager
+def running_moto_server() -> Iterator[str]:
+    """moto's real server as a subprocess on a free loopback port; yields its URL, stops it after."""
     import subprocess
     import sys
     import urllib.request
     from pathlib import Path
 
     port = free_port()
-    executable = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+    executable = str(Path(sys.executable).with_name("moto_server"))
     process = subprocess.Popen(
         [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -131,3 +131,10 @@ def moto_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """moto's real server, shared by the tests of a session."""
+    with running_moto_server() as url:
+        yield url

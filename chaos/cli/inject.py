@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 import urllib.error
 import urllib.request
-from types import FrameType
 from typing import Annotated, Any, Optional
 
 import typer
@@ -15,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from chaos import exits
+from chaos.cli.signals import stop_on_signals
 from chaos.engine.durations import format_duration, parse_duration
 from chaos.engine.fault import Fault
 from chaos.loading import dotted, explain_validation
@@ -67,13 +65,7 @@ def inject(
     except ValueError as exc:
         typer.echo(f"--fault: {exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = stop_on_signals()
     body = [item.model_dump(mode="json", by_alias=True, exclude_defaults=True) for item in faults]
     try:
         ids = _call(endpoint, "POST", "/_chaos/faults", token, body)["ids"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated, Optional
 
 import typer
 
 from chaos import exits
+from chaos.cli.signals import stop_on_signals
 from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
 from chaos.loading import ExperimentError, load_experiment
@@ -57,13 +55,7 @@ def serve(
     except OSError as exc:
         typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
-    stop = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    stop = stop_on_signals()
     injector.arm()
     server.start()
     typer.echo(f"outage gateway: moto behind a fault middleware, listening on {server.url}")

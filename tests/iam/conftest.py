@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from chaos.injectors.iam import sweep
-from tests.conftest import free_port, wait_until
+from tests.conftest import running_moto_server
 
 ACCOUNT = "123456789012"
 ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
@@ -35,22 +32,7 @@ TRUST = json.dumps(
 @pytest.fixture(scope="module")
 def iam_world() -> Iterator[dict[str, Any]]:
     """moto_server with an admin (the injector), an application user and role, and buckets in two regions."""
-    port = free_port()
-    executable = str(Path(sys.executable).with_name("moto_server"))
-    process = subprocess.Popen(
-        [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
-                return True
-        except OSError:
-            return False
-
-    try:
-        wait_until(up, what="moto_server")
+    with running_moto_server() as url:
         setup = boto3.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name="us-east-1")
         iam = setup.client("iam", endpoint_url=url)
         keys = {}
@@ -73,9 +55,6 @@ def iam_world() -> Iterator[dict[str, Any]]:
         )
         urllib.request.urlopen(request).close()  # from now on every request is authenticated and authorised
         yield {"url": url, "keys": keys}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _session(world: dict[str, Any], user: str, region: str = "us-east-1") -> boto3.Session:
