@@ -282,7 +282,12 @@ class IamSettings(BaseModel):
         default=300.0, description="Policies expire by themselves this long after the run's planned end."
     )
     propagation: Duration = Field(
-        default=15.0, description="How long to wait for a denial to take effect when it cannot be probed."
+        default=15.0,
+        description="How long a denial may take to be in effect: waited out, or the bound of the probe below.",
+    )
+    probe_profile: str | None = Field(
+        default=None,
+        description="An AWS profile with a target's credentials: the run polls an S3 call with it until it is denied.",
     )
 
 

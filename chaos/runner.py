@@ -280,6 +280,9 @@ class Runner:
             duration=fault_phase,
             journal=self.journal.event,
             sleep=self._wait,
+            probe_session=boto3.Session(profile_name=experiment.iam.probe_profile)
+            if experiment.iam.probe_profile
+            else None,
         )
         self._enter("baseline")
         self._wait(experiment.phases.baseline)

@@ -118,6 +118,7 @@ class IamInjector:
         probe: Callable[[], bool] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         region_conditions: bool = True,
+        probe_session: Any = None,
     ) -> None:
         self.faults = tuple(faults)
         self.settings = settings
@@ -130,6 +131,7 @@ class IamInjector:
         self.probe = probe
         self.sleep = sleep
         self.region_conditions = region_conditions
+        self.probe_session = probe_session
         self.ledger = Ledger()  # IAM sees no calls: denials happen inside AWS
         self.created: list[tuple[PlannedPolicy, str]] = []
         self.targets: list[Target] = []
@@ -199,7 +201,10 @@ class IamInjector:
         """Check the guardrails, create and attach the policies, wait until they are in effect."""
         account, caller = self._check_account()
         self.targets = self._resolve_targets(account, caller)
-        planned = self.plan(bucket_regions=self._bucket_regions())
+        bucket_regions = self._bucket_regions()
+        planned = self.plan(bucket_regions=bucket_regions)
+        if self.probe is None and self.probe_session is not None:
+            self.probe = self._s3_probe(bucket_regions)
         iam = self.session.client("iam")
         self._armed = True
         self.journal("iam_run", run_id=self.run_id, targets=[target.arn for target in self.targets])
@@ -218,6 +223,22 @@ class IamInjector:
                     **{f"{target.kind.title()}Name": target.name, "PolicyArn": created}
                 )
         self._wait_for_effect()
+
+    def _s3_probe(self, bucket_regions: dict[str, str]) -> Callable[[], bool] | None:
+        """A call with the target's credentials that the first S3 fault must deny: True once it is denied."""
+        for fault in self.faults:
+            if fault.service != ("s3",):
+                continue
+            candidates = list(fault.buckets) or sorted(
+                bucket for bucket, region in bucket_regions.items() if "*" in fault.region or region in fault.region
+            )
+            if not candidates:
+                continue
+            bucket = candidates[0]
+            region = bucket_regions.get(bucket, "us-east-1")
+            self.journal("iam_probe", bucket=bucket, region=region)
+            return _denied_probe(self.probe_session.client("s3", region_name=region), bucket)
+        return None
 
     def _wait_for_effect(self) -> None:
         bound = self.settings.propagation
@@ -250,6 +271,19 @@ class IamInjector:
         self._armed = False
         if left:
             raise InjectionError(f"policies of run {self.run_id} are still there: {', '.join(left)}")
+
+
+def _denied_probe(client: Any, bucket: str) -> Callable[[], bool]:
+    """True once listing ``bucket`` with the target's credentials is denied."""
+
+    def probe() -> bool:
+        try:
+            client.list_objects_v2(Bucket=bucket, MaxKeys=1)
+        except client.exceptions.ClientError as exc:
+            return bool(exc.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException"))
+        return False
+
+    return probe
 
 
 def _json(document: dict[str, Any]) -> str:

@@ -187,3 +187,19 @@ def test_a_run_killed_with_sigkill_is_cleaned_by_outage_rollback(
     assert "removed arn:aws:iam::123456789012:policy/chaos-outage-" in result.stdout
     assert "clean: 1 policy removed, none left" in result.stdout
     assert _reads(_session(iam_world, "app-user"), iam_world["url"])["east-docs"] == "ok"
+
+
+def test_waits_by_polling_with_the_targets_credentials(iam_world: dict[str, Any], admin: boto3.Session) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
+    injector = _injector(
+        admin,
+        probe_session=_session(iam_world, "app-user"),
+        journal=lambda event, **fields: events.append((event, fields)),
+    )
+    injector.arm()
+    try:
+        names = [name for name, _ in events]
+        assert ("iam_probe", {"bucket": "east-docs", "region": "us-east-1"}) in events
+        assert "iam_in_effect" in names and "iam_wait" not in names
+    finally:
+        injector.disarm()
