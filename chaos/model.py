@@ -70,8 +70,15 @@ class App(BaseModel):
 
     model_config = _Strict
 
-    command: tuple[str, ...] = Field(
-        min_length=1, description="The command that starts the application; '{port}' is replaced by a free port."
+    command: tuple[str, ...] | None = Field(
+        default=None,
+        min_length=1,
+        description="The command that starts the application; '{port}' is replaced by a free port (gateway injector).",
+    )
+    wsgi: str | None = Field(
+        default=None,
+        description="Instead of command, a Python WSGI application 'module:attribute' (or a factory of one) run "
+        "inside the runner on moto's in-process AWS, with the hook injector.",
     )
     url: str = Field(description="Where the application answers, e.g. 'http://127.0.0.1:{port}'.")
     ready: str = Field(default="/health", description="A path polled until it answers 2xx before anything starts.")
@@ -85,10 +92,23 @@ class App(BaseModel):
 
     @field_validator("command")
     @classmethod
-    def _command(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for item in value:
+    def _command(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for item in value or ():
             _check_placeholders(item, ("port",))
         return value
+
+    @field_validator("wsgi")
+    @classmethod
+    def _wsgi(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value):
+            raise PydanticCustomError("wsgi", f"{value!r} is not 'module:attribute', e.g. 'myapp.web:application'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_start(self) -> App:
+        if (self.command is None) == (self.wsgi is None):
+            raise PydanticCustomError("app", "give exactly one of command (a process) or wsgi (a Python application)")
+        return self
 
     @field_validator("url")
     @classmethod

@@ -182,12 +182,14 @@ def _effect(fault: Fault, injector: str) -> str:
 
 
 def resolve_injector(experiment: Experiment, override: str | None = None) -> str:
-    """The injector a run uses: the override, the experiment's, or gateway with an app and hook without."""
+    """The injector a run uses: the override, the experiment's, gateway for an app command, else hook."""
     if override:
         return override
     if experiment.injector:
         return experiment.injector
-    return "gateway" if experiment.app is not None else "hook"
+    if experiment.app is not None and experiment.app.command is not None:
+        return "gateway"
+    return "hook"
 
 
 def make_plan(

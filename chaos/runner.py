@@ -10,6 +10,8 @@ use plain HTTP clients to the application: nothing the injector can touch.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import os
 import signal
 import socket
@@ -28,6 +30,7 @@ from typing import Any
 from chaos import exits
 from chaos.engine.durations import format_duration
 from chaos.errors import ChaosError, ConfigError
+from chaos.injectors.hook import HookInjector, is_patched
 from chaos.journal import Journal, default_path
 from chaos.model import Experiment
 from chaos.plan import make_plan
@@ -113,6 +116,10 @@ class Runner:
         self._app_log: Path | None = None
         self._fault_ids: list[int] = []
         self._iam: Any = None
+        self._server: Any = None
+        self._wsgi_app: Any = None
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] | None = None
 
     # -- validation -----------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -136,10 +143,13 @@ class Runner:
                 f"{self.source}: outage run drives an application: add 'app' and 'load' sections "
                 "(for faults inside a test suite, use the pytest plugin or chaos.inject)"
             )
-        if plan.injector != "gateway":
+        app = experiment.app
+        if plan.injector == "gateway" and app.command is None:
+            raise ConfigError(f"{self.source}: a wsgi application runs inside this process: use the hook injector")
+        if plan.injector == "hook" and app.wsgi is None:
             raise ConfigError(
-                f"{self.source}: the {plan.injector} injector cannot drive an application started as a command; "
-                "use --injector gateway (the hook injector works inside one Python process: chaos.inject and pytest)"
+                f"{self.source}: the hook injector works inside this Python process; an application started as a "
+                "command needs --injector gateway (or give app.wsgi: 'module:application')"
             )
         if experiment.fault_phase is None:
             raise ConfigError(
@@ -303,6 +313,8 @@ class Runner:
 
     def _start_everything(self, app: Any) -> str:
         """Gateway, then the application pointed at it; returns the application's URL once it is ready."""
+        if app.wsgi is not None:
+            return self._start_in_process(app)
         from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
 
         self._injector = GatewayInjector(seed=self.seed)
@@ -314,6 +326,38 @@ class Runner:
         port = _free_port()
         base_url = str(app.url.replace("{port}", str(port)))
         self._start_app(_command(app.command, port), app.env, app.cwd)
+        self._wait_ready(base_url + app.ready, app.ready_timeout)
+        return base_url
+
+    def _start_in_process(self, app: Any) -> str:
+        """moto's in-process AWS, the hook injector, and the WSGI application served from a thread."""
+        from moto import mock_aws  # noqa: PLC0415 - moto: only to run
+        from werkzeug.serving import make_server  # noqa: PLC0415
+
+        self._saved_env = {
+            name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_PROFILE")
+        }
+        os.environ.update(FAKE_CREDENTIALS)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.pop("AWS_PROFILE", None)
+        self._mock = mock_aws()
+        self._mock.start()
+        self._injector = HookInjector((), seed=self.seed)
+        self._injector.arm()
+        self.journal.event("hook", scope="every botocore client of this process")
+        module_name, _, attribute = app.wsgi.partition(":")
+        self.journal.event("app_start", wsgi=app.wsgi)
+        try:
+            target = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise AppFailed(f"cannot import the application {app.wsgi!r}: {exc}") from None
+        wsgi = target() if not inspect.signature(target).parameters else target
+        self._wsgi_app = wsgi
+        self._server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="chaos-app", daemon=True).start()
+        base_url = str(app.url.replace("{port}", str(self._server.server_port)))
+        self.journal.event("app_started", url=base_url)
         self._wait_ready(base_url + app.ready, app.ready_timeout)
         return base_url
 
@@ -443,8 +487,7 @@ class Runner:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while True:
-            assert self._app is not None
-            if self._app.poll() is not None:
+            if self._app is not None and self._app.poll() is not None:
                 raise AppFailed(
                     f"the application exited with code {self._app.returncode} before it was ready; "
                     f"its output:\n{self._app_output()}"
@@ -514,40 +557,11 @@ class Runner:
 
     # -- rollback ----------------------------------------------------------------------------------
     def _rollback(self) -> bool:
+        """Undo everything, each step verified; True when every step was."""
         steps: list[dict[str, Any]] = []
-        complete = True
-        if self._iam is not None:
-            try:
-                if self._iam.created or self._iam.rollback_complete is None:
-                    self._iam.disarm()  # removes what was created, and checks that nothing of this run is left
-                removed_ok = self._iam.rollback_complete is not False
-            except Exception as exc:
-                steps.append({"step": "remove deny policies", "ok": False, "error": f"{type(exc).__name__}: {exc}"})
-                removed_ok = False
-            else:
-                steps.append({"step": "remove deny policies", "run_id": self._iam.run_id, "ok": removed_ok})
-            complete &= removed_ok
-        if self._injector is not None:
-            removed = self._injector.engine.remove()
-            left = len(self._injector.engine.faults)
-            steps.append({"step": "remove faults", "removed": removed, "left": left, "ok": left == 0})
-            complete &= left == 0
-        if self._gateway is not None:
-            self._gateway.stop()
-            stopped = http_get(self._gateway.url + "/_chaos/health", timeout=1.0)[0] is None
-            steps.append({"step": "stop gateway", "url": self._gateway.url, "ok": stopped})
-            complete &= stopped
-            self._gateway = None
-        if self._app is not None:
-            stopped = self._stop_app()
-            steps.append(
-                {"step": "stop application", "pid": self._app.pid, "ok": stopped, "exit_code": self._app.returncode}
-            )
-            complete &= stopped
-            if self._app_log is not None:
-                steps.append({"step": "application output (last lines)", "output": self._app_output()})
-                self._app_log.unlink(missing_ok=True)
-            self._app = None
+        for undo in (self._undo_iam, self._undo_faults, self._undo_in_process, self._undo_gateway, self._undo_app):
+            undo(steps)
+        complete = all(step.get("ok", True) for step in steps)
         self._phase = "rolled_back"
         self.journal.update(rollback={"complete": complete, "steps": steps})
         self.journal.event("rollback", complete=complete)
@@ -555,6 +569,73 @@ class Runner:
             f"rollback {'complete' if complete else 'INCOMPLETE'}: " + ", ".join(s["step"] for s in steps if "ok" in s)
         )
         return complete
+
+    def _undo_iam(self, steps: list[dict[str, Any]]) -> None:
+        if self._iam is None:
+            return
+        try:
+            if self._iam.created or self._iam.rollback_complete is None:
+                self._iam.disarm()  # removes what was created, and checks that nothing of this run is left
+        except Exception as exc:
+            steps.append({"step": "remove deny policies", "ok": False, "error": f"{type(exc).__name__}: {exc}"})
+        else:
+            steps.append(
+                {
+                    "step": "remove deny policies",
+                    "run_id": self._iam.run_id,
+                    "ok": self._iam.rollback_complete is not False,
+                }
+            )
+
+    def _undo_faults(self, steps: list[dict[str, Any]]) -> None:
+        if self._injector is None:
+            return
+        removed = self._injector.engine.remove()
+        left = len(self._injector.engine.faults)
+        steps.append({"step": "remove faults", "removed": removed, "left": left, "ok": left == 0})
+
+    def _undo_in_process(self, steps: list[dict[str, Any]]) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            close = getattr(self._wsgi_app, "close", None)
+            if callable(close):
+                close()
+            steps.append({"step": "stop application", "in_process": True, "ok": True})
+            self._server = None
+        if isinstance(self._injector, HookInjector):
+            self._injector.disarm()
+            steps.append({"step": "restore botocore", "ok": not is_patched()})
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        if self._saved_env is not None:
+            for name, value in self._saved_env.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            self._saved_env = None
+
+    def _undo_gateway(self, steps: list[dict[str, Any]]) -> None:
+        if self._gateway is None:
+            return
+        self._gateway.stop()
+        stopped = http_get(self._gateway.url + "/_chaos/health", timeout=1.0)[0] is None
+        steps.append({"step": "stop gateway", "url": self._gateway.url, "ok": stopped})
+        self._gateway = None
+
+    def _undo_app(self, steps: list[dict[str, Any]]) -> None:
+        if self._app is None:
+            return
+        stopped = self._stop_app()
+        steps.append(
+            {"step": "stop application", "pid": self._app.pid, "ok": stopped, "exit_code": self._app.returncode}
+        )
+        if self._app_log is not None:
+            steps.append({"step": "application output (last lines)", "output": self._app_output()})
+            self._app_log.unlink(missing_ok=True)
+        self._app = None
 
 
 def _timeseries(log: RequestLog) -> list[dict[str, Any]]:

@@ -24,10 +24,10 @@ REPLAY = Path(__file__).resolve().parents[2] / "experiments" / "s3-us-east-1-201
 
 
 def _variant(experiment: Experiment, variant: str) -> Experiment:
-    assert experiment.app is not None
+    assert experiment.app is not None and experiment.app.command is not None
     command = tuple("naive" if word == "resilient" else word for word in experiment.app.command)
     if variant == "resilient":
-        command = experiment.app.command
+        command = tuple(experiment.app.command)
     return experiment.model_copy(update={"app": experiment.app.model_copy(update={"command": command})})
 
 
