@@ -351,7 +351,8 @@ class Runner:
             target = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError) as exc:
             raise AppFailed(f"cannot import the application {app.wsgi!r}: {exc}") from None
-        wsgi = target() if not inspect.signature(target).parameters else target
+        required = [p for p in inspect.signature(target).parameters.values() if p.default is inspect.Parameter.empty]
+        wsgi = target() if not required else target  # a factory takes no required argument, an application two
         self._wsgi_app = wsgi
         self._server = make_server("127.0.0.1", 0, wsgi, threaded=True)
         self._server.daemon_threads = True

@@ -1,4 +1,5 @@
-"""The demo document service as WSGI applications, for in-process runs with the hook injector.
+"""The demo document service as WSGI applications: served over HTTP by ``python -m chaos.demo``,
+or run in-process with the hook injector.
 
 ``outage run`` imports one of these factories (``app.wsgi: "chaos.demo.wsgi:resilient"``), calls it
 inside moto's in-process AWS, and serves the application in a thread: the hook injector then fails
@@ -74,6 +75,6 @@ def naive() -> _App:
     return _App("naive", NaiveStore())
 
 
-def resilient() -> _App:
+def resilient(spool: Path | None = None) -> _App:
     """The resilient variant (replica, spool, retry budget, circuit breaker, honest health)."""
-    return _App("resilient", ResilientStore(Path(tempfile.mkdtemp(prefix="chaos-demo-spool-"))))
+    return _App("resilient", ResilientStore(spool or Path(tempfile.mkdtemp(prefix="chaos-demo-spool-"))))
