@@ -10,14 +10,8 @@ use plain HTTP clients to the application: nothing the injector can touch.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import inspect
 import os
 import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -28,9 +22,9 @@ from types import FrameType
 from typing import Any
 
 from chaos import exits
+from chaos.apps import AppFailed, InProcessApp, ProcessApp
 from chaos.engine.durations import format_duration
 from chaos.errors import ChaosError, ConfigError
-from chaos.injectors.hook import HookInjector, is_patched
 from chaos.journal import Journal, default_path
 from chaos.model import Experiment
 from chaos.plan import make_plan
@@ -43,20 +37,9 @@ from chaos.verify.progress import NoProgress, Progress, Snapshot
 
 __all__ = ["Aborted", "RunResult", "Runner", "run_experiment"]
 
-FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
 
 class Aborted(ChaosError):
     """The run was stopped (a signal, a stop request) before it finished; it was rolled back."""
-
-
-class AppFailed(ChaosError):
-    """The application could not be started or never became ready."""
 
 
 @dataclass
@@ -71,19 +54,6 @@ class RunResult:
     reason: str
     rollback_complete: bool
     failed_checks: list[str] = field(default_factory=list)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _command(command: tuple[str, ...], port: int) -> list[str]:
-    words = [word.replace("{port}", str(port)) for word in command]
-    if words and words[0] in ("python", "python3"):
-        words[0] = sys.executable  # the interpreter running the tool, with its environment
-    return words
 
 
 class Runner:
@@ -112,14 +82,9 @@ class Runner:
         self._started = time.monotonic()
         self._gateway: Any = None
         self._injector: Any = None
-        self._app: subprocess.Popen[bytes] | None = None
-        self._app_log: Path | None = None
+        self._app: ProcessApp | InProcessApp | None = None
         self._fault_ids: list[int] = []
         self._iam: Any = None
-        self._server: Any = None
-        self._wsgi_app: Any = None
-        self._mock: Any = None
-        self._saved_env: dict[str, str | None] | None = None
 
     # -- validation -----------------------------------------------------------------------------
     def _validate(self) -> None:
@@ -312,53 +277,21 @@ class Runner:
         return []
 
     def _start_everything(self, app: Any) -> str:
-        """Gateway, then the application pointed at it; returns the application's URL once it is ready."""
+        """The AWS the application talks to and the application; returns its URL once it is ready."""
         if app.wsgi is not None:
-            return self._start_in_process(app)
-        from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
+            self._app = InProcessApp(app, self.seed, self.journal.event)
+            self._injector = self._app.injector
+        else:
+            from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
 
-        self._injector = GatewayInjector(seed=self.seed)
-        self._injector.arm()
-        self._gateway = GatewayServer(self._injector, port=0)
-        self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
-        self._gateway.start()
-        self.journal.event("gateway", url=self._gateway.url)
-        port = _free_port()
-        base_url = str(app.url.replace("{port}", str(port)))
-        self._start_app(_command(app.command, port), app.env, app.cwd)
-        self._wait_ready(base_url + app.ready, app.ready_timeout)
-        return base_url
-
-    def _start_in_process(self, app: Any) -> str:
-        """moto's in-process AWS, the hook injector, and the WSGI application served from a thread."""
-        from moto import mock_aws  # noqa: PLC0415 - moto: only to run
-        from werkzeug.serving import make_server  # noqa: PLC0415
-
-        self._saved_env = {
-            name: os.environ.get(name) for name in (*FAKE_CREDENTIALS, "AWS_ENDPOINT_URL", "AWS_PROFILE")
-        }
-        os.environ.update(FAKE_CREDENTIALS)
-        os.environ.pop("AWS_ENDPOINT_URL", None)
-        os.environ.pop("AWS_PROFILE", None)
-        self._mock = mock_aws()
-        self._mock.start()
-        self._injector = HookInjector((), seed=self.seed)
-        self._injector.arm()
-        self.journal.event("hook", scope="every botocore client of this process")
-        module_name, _, attribute = app.wsgi.partition(":")
-        self.journal.event("app_start", wsgi=app.wsgi)
-        try:
-            target = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
-            raise AppFailed(f"cannot import the application {app.wsgi!r}: {exc}") from None
-        required = [p for p in inspect.signature(target).parameters.values() if p.default is inspect.Parameter.empty]
-        wsgi = target() if not required else target  # a factory takes no required argument, an application two
-        self._wsgi_app = wsgi
-        self._server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="chaos-app", daemon=True).start()
-        base_url = str(app.url.replace("{port}", str(self._server.server_port)))
-        self.journal.event("app_started", url=base_url)
+            self._injector = GatewayInjector(seed=self.seed)
+            self._injector.arm()
+            self._gateway = GatewayServer(self._injector, port=0)
+            self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
+            self._gateway.start()
+            self.journal.event("gateway", url=self._gateway.url)
+            self._app = ProcessApp(app, self._gateway.url, self.journal.event)
+        base_url = self._app.start()
         self._wait_ready(base_url + app.ready, app.ready_timeout)
         return base_url
 
@@ -457,42 +390,13 @@ class Runner:
         return results
 
     # -- the application ---------------------------------------------------------------------------
-    def _start_app(self, command: list[str], extra_env: dict[str, str], cwd: str | None) -> None:
-        env = {**os.environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self._gateway.url, **extra_env}
-        env.pop("AWS_PROFILE", None)
-        handle, name = tempfile.mkstemp(prefix="chaos-app-", suffix=".log")
-        self._app_log = Path(name)
-        self.journal.event("app_start", command=command)
-        try:
-            self._app = subprocess.Popen(
-                command,
-                env=env,
-                cwd=cwd,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: stopped whole, children included
-            )
-        except OSError as exc:
-            raise AppFailed(f"cannot start the application {command[0]!r}: {exc.strerror or exc}") from None
-        finally:
-            os.close(handle)
-        self.journal.event("app_started", pid=self._app.pid)
-
-    def _app_output(self, lines: int = 20) -> str:
-        if self._app_log is None or not self._app_log.exists():
-            return ""
-        return "\n".join(self._app_log.read_text(errors="replace").splitlines()[-lines:])
-
     def _wait_ready(self, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while True:
-            if self._app is not None and self._app.poll() is not None:
-                raise AppFailed(
-                    f"the application exited with code {self._app.returncode} before it was ready; "
-                    f"its output:\n{self._app_output()}"
-                )
+            gone = self._app.exited() if self._app is not None else None
+            if gone is not None:
+                raise AppFailed(gone)
             status, body = http_get(url, timeout=min(2.0, timeout))
             if status is not None and 200 <= status < 300:
                 self.journal.event("app_ready", url=url)
@@ -503,23 +407,6 @@ class Runner:
                     f"the application never became ready at {url} within {format_duration(timeout)} ({last})"
                 )
             self._wait(0.1)
-
-    def _stop_app(self) -> bool:
-        app = self._app
-        if app is None:
-            return True
-        if app.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(app.pid, signal.SIGTERM)
-            try:
-                app.wait(timeout=self.experiment.app.stop_timeout if self.experiment.app else 10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(app.pid, signal.SIGKILL)
-                app.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(app.pid, signal.SIGKILL)  # anything the application left behind in its group
-        return app.poll() is not None
 
     # -- measurements ------------------------------------------------------------------------------
     def _tick(self, log: RequestLog) -> None:
@@ -560,7 +447,7 @@ class Runner:
     def _rollback(self) -> bool:
         """Undo everything, each step verified; True when every step was."""
         steps: list[dict[str, Any]] = []
-        for undo in (self._undo_iam, self._undo_faults, self._undo_in_process, self._undo_gateway, self._undo_app):
+        for undo in (self._undo_iam, self._undo_faults, self._undo_app, self._undo_gateway):
             undo(steps)
         complete = all(step.get("ok", True) for step in steps)
         self._phase = "rolled_back"
@@ -595,29 +482,6 @@ class Runner:
         left = len(self._injector.engine.faults)
         steps.append({"step": "remove faults", "removed": removed, "left": left, "ok": left == 0})
 
-    def _undo_in_process(self, steps: list[dict[str, Any]]) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            close = getattr(self._wsgi_app, "close", None)
-            if callable(close):
-                close()
-            steps.append({"step": "stop application", "in_process": True, "ok": True})
-            self._server = None
-        if isinstance(self._injector, HookInjector):
-            self._injector.disarm()
-            steps.append({"step": "restore botocore", "ok": not is_patched()})
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        if self._saved_env is not None:
-            for name, value in self._saved_env.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-            self._saved_env = None
-
     def _undo_gateway(self, steps: list[dict[str, Any]]) -> None:
         if self._gateway is None:
             return
@@ -627,16 +491,9 @@ class Runner:
         self._gateway = None
 
     def _undo_app(self, steps: list[dict[str, Any]]) -> None:
-        if self._app is None:
-            return
-        stopped = self._stop_app()
-        steps.append(
-            {"step": "stop application", "pid": self._app.pid, "ok": stopped, "exit_code": self._app.returncode}
-        )
-        if self._app_log is not None:
-            steps.append({"step": "application output (last lines)", "output": self._app_output()})
-            self._app_log.unlink(missing_ok=True)
-        self._app = None
+        if self._app is not None:
+            self._app.stop(steps)
+            self._app = None
 
 
 def _timeseries(log: RequestLog) -> list[dict[str, Any]]:
