@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, NoReturn
 
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -206,7 +206,6 @@ class FaultMiddleware:
         _read_body(environ)  # the client finished sending; now it waits for an answer
         self._hold(environ, decision.delay if decision.delay is not None else self.injector.hold)
         self._drop(environ)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _hold(self, environ: dict[str, Any], limit: float) -> None:
         """Keep the request unanswered until the client closes the connection or ``limit`` passes."""
@@ -226,7 +225,7 @@ class FaultMiddleware:
             except (OSError, ValueError):
                 return
 
-    def _drop(self, environ: dict[str, Any]) -> None:
+    def _drop(self, environ: dict[str, Any]) -> NoReturn:
         """Close the connection without an HTTP answer."""
         sock: socket.socket | None = environ.get("werkzeug.socket")
         if sock is not None:
