@@ -15,6 +15,7 @@ from chaos import exits
 from chaos.cli.signals import stop_on_signals
 from chaos.engine.durations import format_duration, parse_duration
 from chaos.engine.fault import Fault
+from chaos.errors import ConfigError
 from chaos.loading import dotted, explain_validation
 
 __all__ = ["app"]
@@ -47,24 +48,43 @@ def _fault(text: str) -> Fault:
 
 @app.command("inject")
 def inject(
-    endpoint: Annotated[str, typer.Option(help="The gateway, e.g. http://127.0.0.1:4566.")],
     fault: Annotated[
         list[str],
         typer.Option(help="A fault as YAML or JSON, e.g. '{kind: unavailable, service: s3, region: us-east-1}'."),
     ],
-    for_: Annotated[
+    endpoint: Annotated[
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option("--for", help="How long to keep it (e.g. 30s); default: until Ctrl-C."),
+        typer.Option(help="A running gateway, e.g. http://127.0.0.1:4566."),
+    ] = None,
+    iam_target: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="Instead of a gateway, real AWS: deny this principal (role/NAME, user/NAME or group/NAME)."),
+    ] = None,
+    account: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(help="With --iam-target: the account ids allowed (required; merged with [tool.chaos])."),
+    ] = None,
+    for_: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--for", help="How long to keep it (e.g. 30s); default: until Ctrl-C (IAM: at most 1h)."),
     ] = None,
     token: Annotated[Optional[str], typer.Option(envvar="OUTAGE_TOKEN", help="The gateway's bearer token.")] = None,  # noqa: UP045
 ) -> None:
-    """Arm faults in a running gateway, hold them for --for (or until Ctrl-C), then remove them."""
+    """Arm faults in a running gateway, or as deny policies on real AWS, hold them for --for (or until Ctrl-C),
+    then remove them."""
     try:
         faults = [_fault(text) for text in fault]
         seconds = parse_duration(for_) if for_ is not None else None
     except ValueError as exc:
         typer.echo(f"--fault: {exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
+    if (endpoint is None) == (not iam_target):
+        typer.echo("give exactly one of --endpoint (a gateway) or --iam-target (real AWS)", err=True)
+        raise typer.Exit(exits.INVALID)
+    if iam_target:
+        _inject_iam(faults, iam_target, account or [], seconds)
+        return
+    assert endpoint is not None
     stop = stop_on_signals()
     body = [item.model_dump(mode="json", by_alias=True, exclude_defaults=True) for item in faults]
     try:
@@ -88,3 +108,50 @@ def inject(
                 if exc.code != 404:  # 404: the gateway was reset meanwhile, nothing left to remove
                     raise
         typer.echo(f"removed fault ids {removed}")
+
+
+def _echo_event(event: str, **fields: object) -> None:
+    """Each step on the terminal as it is taken: the intent before the change."""
+    where = " -> ".join(str(fields[name]) for name in ("policy", "target") if name in fields)
+    typer.echo(f"  {event}{': ' + where if where else ''}")
+
+
+def _inject_iam(faults: list[Fault], targets: list[str], accounts: list[str], seconds: float | None) -> None:
+    """The same faults as self-expiring deny policies on the targets; removed at the end, verified."""
+    import boto3
+
+    from chaos.guardrails import merge, project_guardrails
+    from chaos.injectors.iam import IamInjector
+    from chaos.model import Guardrails, IamSettings
+
+    specs = []
+    for target in targets:
+        kind, _, name = target.partition("/")
+        if kind not in ("role", "user", "group") or not name:
+            typer.echo(f"--iam-target: {target!r} is not role/NAME, user/NAME or group/NAME", err=True)
+            raise typer.Exit(exits.INVALID)
+        specs.append({kind: name})
+    try:
+        project, _ = project_guardrails()
+        limits = merge(Guardrails.model_validate({"accounts": accounts or None}), project)
+        injector = IamInjector(
+            faults,
+            settings=IamSettings.model_validate({"targets": specs}),
+            guardrails=limits,
+            experiment="outage inject",
+            session=boto3.Session(),
+            duration=seconds if seconds is not None else 3600.0,
+            journal=_echo_event,
+        )
+        stop = stop_on_signals()
+        injector.arm()
+    except (ConfigError, ValidationError) as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(exits.REFUSED) from None
+    held = f"for {format_duration(seconds)}" if seconds is not None else "until Ctrl-C (at most 1h)"
+    typer.echo(f"denied {', '.join(f.label for f in faults)} to {', '.join(targets)} (run {injector.run_id}), {held}")
+    try:
+        stop.wait(seconds if seconds is not None else 3600.0)
+    finally:
+        injector.disarm()
+        typer.echo(f"removed the deny policies of run {injector.run_id}; none left")

@@ -92,3 +92,53 @@ def test_the_iam_injector_does_not_start_an_application(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "does not start or drive the application" in result.stderr
+
+
+def test_outage_inject_denies_via_iam_then_removes(
+    iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
+) -> None:
+    key, secret = iam_world["keys"]["chaos-admin"]
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": iam_world["url"],
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    fault = "{kind: access_denied, service: s3, region: us-east-1}"
+    result = subprocess.run(
+        [
+            str(OUTAGE),
+            "inject",
+            "--iam-target",
+            "user/app-user",
+            "--account",
+            ACCOUNT,
+            "--fault",
+            fault,
+            "--for",
+            "200ms",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "denied access_denied s3 us-east-1 to user/app-user" in result.stdout
+    assert " -> arn:aws:iam::123456789012:user/app-user" in result.stdout  # the attachment, announced first
+    assert "none left" in result.stdout
+    assert ours(admin.client("iam")) == []
+    refused = subprocess.run(
+        [str(OUTAGE), "inject", "--iam-target", "user/app-user", "--fault", fault, "--for", "1s"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode == 3
+    assert "needs an account allow-list" in refused.stderr
