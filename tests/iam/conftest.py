@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -55,6 +56,18 @@ def iam_world() -> Iterator[dict[str, Any]]:
         )
         urllib.request.urlopen(request).close()  # from now on every request is authenticated and authorised
         yield {"url": url, "keys": keys}
+
+
+def admin_env(world: dict[str, Any]) -> dict[str, str]:
+    """The environment of a subprocess that runs as the injector's admin against the moto server."""
+    key, secret = world["keys"]["chaos-admin"]
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": world["url"],
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
 
 
 def _session(world: dict[str, Any], user: str, region: str = "us-east-1") -> boto3.Session:

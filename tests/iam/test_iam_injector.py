@@ -8,7 +8,6 @@ conditions (tests/iam/test_evaluate.py).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from chaos.errors import ConfigError
 from chaos.iam.policy import NAME_PREFIX
 from chaos.injectors.iam import IamInjector, ours, sweep
 from chaos.model import Guardrails, IamSettings
-from tests.iam.conftest import ACCOUNT, ALLOW_ALL, _session
+from tests.iam.conftest import ACCOUNT, ALLOW_ALL, _session, admin_env
 
 
 def _role_session(world: dict[str, Any]) -> boto3.Session:
@@ -152,14 +151,7 @@ def test_policies_it_did_not_create_are_never_touched(admin: boto3.Session) -> N
 def test_a_run_killed_with_sigkill_is_cleaned_by_outage_rollback(
     iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
 ) -> None:
-    key, secret = iam_world["keys"]["chaos-admin"]
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": iam_world["url"],
-        "AWS_ACCESS_KEY_ID": key,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = admin_env(iam_world)
     script = tmp_path / "arm_and_hang.py"
     script.write_text(
         textwrap.dedent(f"""

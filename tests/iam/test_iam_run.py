@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import boto3
 
 from chaos.injectors.iam import ours
-from tests.iam.conftest import ACCOUNT
+from tests.iam.conftest import ACCOUNT, admin_env
 
 OUTAGE = Path(sys.executable).with_name("outage")
 EXPERIMENT = f"""
@@ -35,14 +34,7 @@ def _run(
     world: dict[str, Any], folder: Path, experiment: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     (folder / "iam.yaml").write_text(experiment)
-    key, secret = world["keys"]["chaos-admin"]
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": world["url"],
-        "AWS_ACCESS_KEY_ID": key,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = admin_env(world)
     result = subprocess.run(
         [str(OUTAGE), "run", "iam.yaml", "--journal", "j.json"],
         cwd=folder,
@@ -97,14 +89,7 @@ def test_the_iam_injector_does_not_start_an_application(tmp_path: Path) -> None:
 def test_outage_inject_denies_via_iam_then_removes(
     iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
 ) -> None:
-    key, secret = iam_world["keys"]["chaos-admin"]
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": iam_world["url"],
-        "AWS_ACCESS_KEY_ID": key,
-        "AWS_SECRET_ACCESS_KEY": secret,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
+    env = admin_env(iam_world)
     fault = "{kind: access_denied, service: s3, region: us-east-1}"
     result = subprocess.run(
         [
