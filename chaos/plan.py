@@ -18,15 +18,13 @@ from chaos.engine.render import error_spec
 from chaos.guardrails import GuardrailCheck, check_guardrails
 from chaos.iam.actions import iam_action
 from chaos.iam.evaluate import Request, evaluate
-from chaos.iam.policy import fault_policies, refusal
+from chaos.iam.policy import IAM_UNSUPPORTED, fault_policies, refusal
 from chaos.model import Experiment
 
-__all__ = ["IAM_UNSUPPORTED", "InjectorName", "Plan", "PlannedFault", "make_plan", "resolve_injector"]
+__all__ = ["InjectorName", "Plan", "PlannedFault", "make_plan", "resolve_injector"]
 
 InjectorName = Literal["hook", "gateway", "iam"]
 
-#: Fault kinds that deny policies cannot reproduce.
-IAM_UNSUPPORTED = frozenset({FaultKind.LATENCY, FaultKind.TIMEOUT, FaultKind.LOST_RESPONSE})
 
 _INJECTORS = {
     "hook": "in-process: botocore itself fails the calls (Python applications, pytest)",

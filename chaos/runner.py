@@ -263,7 +263,7 @@ class Runner:
         self._wait(experiment.phases.baseline)
         self.journal.event(
             "inject",
-            faults=[f.model_dump(mode="json", by_alias=True, exclude_defaults=True) for f in experiment.faults],
+            faults=[fault.to_json() for fault in experiment.faults],
         )
         self._enter("faults")
         try:
@@ -307,7 +307,7 @@ class Runner:
         fault_phase = experiment.fault_phase or 0.0
         poller_stop = threading.Event()
         poller = threading.Thread(target=self._poll_health, args=(health_url, health_polls, poller_stop), daemon=True)
-        dumped = [fault.model_dump(mode="json", by_alias=True, exclude_defaults=True) for fault in experiment.faults]
+        dumped = [fault.to_json() for fault in experiment.faults]
         self.journal.event("inject", faults=dumped)  # written ahead: on disk before anything is armed
         self._enter("faults")
         self._fault_ids = self._injector.engine.add(experiment.faults)

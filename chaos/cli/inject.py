@@ -86,7 +86,7 @@ def inject(
         return
     assert endpoint is not None
     stop = stop_on_signals()
-    body = [item.model_dump(mode="json", by_alias=True, exclude_defaults=True) for item in faults]
+    body = [item.to_json() for item in faults]
     try:
         ids = _call(endpoint, "POST", "/_chaos/faults", token, body)["ids"]
     except urllib.error.HTTPError as exc:

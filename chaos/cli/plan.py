@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
+from chaos.cli.common import load_or_exit
 from chaos.errors import ConfigError
-from chaos.loading import ExperimentError, load_experiment
 from chaos.plan import make_plan
 
 __all__ = ["app"]
@@ -34,13 +34,9 @@ def plan(
     if injector is not None and injector not in ("hook", "gateway", "iam"):
         typer.echo(f"--injector: {injector!r} is not one of hook, gateway, iam", err=True)
         raise typer.Exit(exits.INVALID)
+    experiment = load_or_exit(file)
     try:
-        experiment = load_experiment(file)
         result = make_plan(experiment, source=str(file), injector=injector)
-    except ExperimentError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(exits.INVALID) from None
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(exits.INVALID) from None

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
+from chaos.cli.common import load_or_exit
 from chaos.errors import ConfigError
-from chaos.loading import ExperimentError, load_experiment
 
 __all__ = ["app"]
 
@@ -40,12 +40,7 @@ def run(
     from chaos.runner import Runner
     from chaos.verify.progress import for_terminal
 
-    try:
-        experiment = load_experiment(file)
-    except ExperimentError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise typer.Exit(exits.INVALID) from None
+    experiment = load_or_exit(file)
     progress = for_terminal()
     try:
         runner = Runner(

@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
+from chaos.cli.common import load_or_exit
 from chaos.cli.signals import stop_on_signals
 from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
-from chaos.loading import ExperimentError, load_experiment
 
 __all__ = ["app"]
 
@@ -38,12 +38,7 @@ def serve(
 
     armed: tuple[Fault, ...] = ()
     if faults is not None:
-        try:
-            experiment = load_experiment(faults)
-        except ExperimentError as exc:
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
-            raise typer.Exit(exits.INVALID) from None
+        experiment = load_or_exit(faults)
         armed = experiment.faults
         seed = seed if seed is not None else experiment.seed
     injector = GatewayInjector(armed, seed=seed)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from chaos import exits
+from chaos.cli.common import echo_problems
 from chaos.loading import ExperimentError, load_experiment
 
 __all__ = ["app"]
@@ -29,8 +30,7 @@ def validate(
             experiment = load_experiment(file)
         except ExperimentError as exc:
             failed += 1
-            for problem in exc.problems:
-                typer.echo(str(problem), err=True)
+            echo_problems(exc)
             continue
         count = len(experiment.faults)
         typer.echo(f"{file}: ok ({count} fault{'s' if count != 1 else ''}: {experiment.title})")

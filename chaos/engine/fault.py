@@ -177,6 +177,10 @@ class Fault(BaseModel):
             )
         return self
 
+    def to_json(self) -> dict[str, Any]:
+        """The fault as written in files and the control API: only what differs from the defaults."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
     @property
     def end(self) -> float | None:
         """Seconds after the start of the fault phase at which this fault stops, or None."""

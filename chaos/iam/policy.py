@@ -20,13 +20,23 @@ from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
 from chaos.errors import ConfigError
 from chaos.iam.actions import iam_action, iam_prefix
 
-__all__ = ["NAME_PREFIX", "TAG_EXPERIMENT", "TAG_EXPIRES", "TAG_RUN", "PlannedPolicy", "fault_policies", "refusal"]
+__all__ = [
+    "IAM_UNSUPPORTED",
+    "NAME_PREFIX",
+    "TAG_EXPERIMENT",
+    "TAG_EXPIRES",
+    "TAG_RUN",
+    "PlannedPolicy",
+    "fault_policies",
+    "refusal",
+]
 
 NAME_PREFIX = "chaos-outage-"
 TAG_RUN = "chaos-outage:run"
 TAG_EXPERIMENT = "chaos-outage:experiment"
 TAG_EXPIRES = "chaos-outage:expires"
-_UNSUPPORTED = {FaultKind.LATENCY, FaultKind.TIMEOUT, FaultKind.LOST_RESPONSE}
+#: Fault kinds that deny policies cannot reproduce.
+IAM_UNSUPPORTED = frozenset({FaultKind.LATENCY, FaultKind.TIMEOUT, FaultKind.LOST_RESPONSE})
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,7 @@ def _iso(moment: datetime) -> str:
 
 def refusal(fault: Fault) -> str | None:
     """Why deny policies cannot reproduce ``fault``, or None when they can."""
-    if fault.kind in _UNSUPPORTED:
+    if fault.kind in IAM_UNSUPPORTED:
         return f"{fault.kind.value} cannot be reproduced by deny policies; use --injector hook or --injector gateway"
     if fault.probability < 1:
         return (

@@ -126,7 +126,7 @@ class ControlApi:
             "faults": [
                 {
                     "id": rule_id,
-                    "fault": fault.model_dump(mode="json", by_alias=True, exclude_defaults=True),
+                    "fault": fault.to_json(),
                     "active": start <= now < end,
                     "starts_in": _seconds(max(start - now, 0.0)),
                     "ends_in": _seconds(end - now),

@@ -59,20 +59,27 @@ class _Dispatch:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.active: tuple[HookInjector, ...] = ()
+        # Replaced together with ``active`` (one attribute, read once per call): whether any
+        # injection is scoped to a session, so the common global case skips the scope lookup.
+        self.state: tuple[tuple[HookInjector, ...], bool] = ((), False)
         self.original: Callable[..., Any] | None = None
+
+    def _set(self, active: tuple[HookInjector, ...]) -> None:
+        self.active = active
+        self.state = (active, any(injector.scope is not None for injector in active))
 
     def add(self, injector: HookInjector) -> None:
         with self.lock:
             if not self.active:
                 self.original = getattr(botocore.endpoint.Endpoint, _SEND_STEP)
                 setattr(botocore.endpoint.Endpoint, _SEND_STEP, _do_get_response)
-            self.active = (*self.active, injector)
+            self._set((*self.active, injector))
 
     def remove(self, injector: HookInjector) -> None:
         with self.lock:
             if injector not in self.active:
                 return
-            self.active = tuple(item for item in self.active if item is not injector)
+            self._set(tuple(item for item in self.active if item is not injector))
             if not self.active and self.original is not None:
                 setattr(botocore.endpoint.Endpoint, _SEND_STEP, self.original)
                 self.original = None
@@ -139,15 +146,17 @@ def _session_scope(session: Any) -> object:
 
 def _do_get_response(endpoint: Any, request: Any, operation_model: Any, context: dict[str, Any]) -> Any:
     original = _DISPATCH.original
-    active = _DISPATCH.active
+    active, scoped = _DISPATCH.state
     if original is None:  # disarmed between the lookup of this method and its call
         original = getattr(botocore.endpoint.Endpoint, _SEND_STEP)
     if not active:
         return original(endpoint, request, operation_model, context)
-    scope = _scope_of(endpoint._event_emitter)
-    applicable = [inj for inj in active if inj.scope is None or inj.scope is scope]
-    if not applicable:
-        return original(endpoint, request, operation_model, context)
+    applicable = active
+    if scoped:
+        scope = _scope_of(endpoint._event_emitter)
+        applicable = tuple(inj for inj in active if inj.scope is None or inj.scope is scope)
+        if not applicable:
+            return original(endpoint, request, operation_model, context)
     call = _describe(request, operation_model, context)
     decision, owner = PASS, applicable[-1]
     for injector in reversed(applicable):  # the innermost injection decides first
