@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import inspect
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -23,9 +24,10 @@ from typing import Any
 
 from chaos.errors import ChaosError
 from chaos.injectors.hook import HookInjector, is_patched
+from chaos.journal import ProcessIdentity
 from chaos.model import App
 
-__all__ = ["FAKE_CREDENTIALS", "AppFailed", "InProcessApp", "ProcessApp", "free_port"]
+__all__ = ["FAKE_CREDENTIALS", "RUN_MARKER", "AppFailed", "InProcessApp", "ProcessApp", "free_port"]
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -34,6 +36,8 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 Journal = Callable[..., None]
+#: Set in the application's environment to the run's marker; rollback signals only a process that carries it.
+RUN_MARKER = "CHAOS_OUTAGE_RUN"
 
 
 class AppFailed(ChaosError):
@@ -47,11 +51,44 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ProcessApp:
-    """``app.command`` in its own process group, with the gateway as its AWS endpoint."""
+# Run by a throw-away interpreter between the runner and the application (Linux): ask the kernel
+# to send SIGTERM when the runner dies (PR_SET_PDEATHSIG, even on SIGKILL), make sure the runner
+# did not die before that, then become the application (exec keeps the pid and the setting).
+_LAUNCHER = """
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+if os.getppid() != parent:
+    sys.exit(0)
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    print(f"cannot start the application {sys.argv[2]!r}: {exc.strerror or exc}", file=sys.stderr)
+    sys.exit(127)
+"""
 
-    def __init__(self, spec: App, gateway_url: str, journal: Journal) -> None:
+
+def _dies_with_runner(command: list[str]) -> list[str]:
+    """``command`` wrapped so that it receives SIGTERM when this process dies, where Linux allows it."""
+    if not sys.platform.startswith("linux"):
+        return command  # elsewhere ``outage rollback`` is the only backstop
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(os.getpid()), *command]
+
+
+class ProcessApp:
+    """``app.command`` in its own process group, with the gateway as its AWS endpoint.
+
+    Recorded in the journal before and as it starts (its log file, then its pid, process group and
+    start time), so ``outage rollback`` can stop it if the runner dies; on Linux it also receives
+    SIGTERM by itself when the runner dies.
+    """
+
+    def __init__(
+        self, spec: App, gateway_url: str, journal: Journal, record: Journal | None = None, marker: str = ""
+    ) -> None:
         self.spec, self.gateway_url, self.journal = spec, gateway_url, journal
+        self.record = record or (lambda kind, **fields: None)
+        self.marker = marker or secrets.token_hex(8)
         self.process: subprocess.Popen[bytes] | None = None
         self._log: Path | None = None
 
@@ -63,13 +100,15 @@ class ProcessApp:
         if command[0] in ("python", "python3"):
             command[0] = sys.executable  # the interpreter running the tool, with its environment
         env = {**os.environ, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": self.gateway_url, **self.spec.env}
+        env[RUN_MARKER] = self.marker  # how rollback recognises this process as the run's, and no other
         env.pop("AWS_PROFILE", None)
-        handle, name = tempfile.mkstemp(prefix="chaos-app-", suffix=".log")
-        self._log = Path(name)
+        self._log = Path(tempfile.gettempdir()) / f"chaos-app-{secrets.token_hex(8)}.log"
+        self.record("file", path=str(self._log))  # written ahead: rollback deletes it if the run dies
+        handle = os.open(self._log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         self.journal("app_start", command=command)
         try:
             self.process = subprocess.Popen(
-                command,
+                _dies_with_runner(command),
                 env=env,
                 cwd=self.spec.cwd,
                 stdout=handle,
@@ -78,10 +117,13 @@ class ProcessApp:
                 start_new_session=True,  # its own process group: stopped whole, children included
             )
         except OSError as exc:
+            self._log.unlink(missing_ok=True)
             raise AppFailed(f"cannot start the application {command[0]!r}: {exc.strerror or exc}") from None
         finally:
             os.close(handle)
-        self.journal("app_started", pid=self.process.pid)
+        identity = ProcessIdentity.of(self.process.pid)
+        self.record("process", **identity.to_dict(), marker=self.marker, stop_timeout=self.spec.stop_timeout)
+        self.journal("app_started", pid=self.process.pid, pgid=identity.pgid)
         return str(self.spec.url.replace("{port}", str(port)))
 
     def exited(self) -> str | None:

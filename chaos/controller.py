@@ -12,9 +12,11 @@ from typing import Any
 
 from chaos.api import region_outage, s3_outage
 from chaos.engine.fault import Fault
+from chaos.guardrails import limits_for
 from chaos.injectors import timewarp
 from chaos.injectors.hook import HookInjector, flatten
 from chaos.ledger import Event, Ledger
+from chaos.model import Guardrails
 
 __all__ = ["Armed", "ChaosController"]
 
@@ -32,7 +34,7 @@ class Armed:
 
     def remove(self) -> None:
         """Disarm these faults now."""
-        self._injector.engine.remove(self.ids)
+        self._injector.remove(self.ids)
 
     def __enter__(self) -> Armed:
         return self
@@ -75,15 +77,23 @@ class ChaosController:
         """Every call seen since the test began, and every decision."""
         return self._injector.ledger
 
-    def inject(self, *faults: Fault | Iterable[Fault], session: Any = None) -> Armed:
-        """Arm faults now, until the end of the test (or the end of a ``with`` block)."""
+    def inject(
+        self, *faults: Fault | Iterable[Fault], session: Any = None, guardrails: Guardrails | None = None
+    ) -> Armed:
+        """Arm faults now, until the end of the test (or the end of a ``with`` block).
+
+        Through the guardrail gate: ``[tool.chaos]`` of the project, and ``guardrails`` (an
+        experiment's) when given; a fault beyond them raises :class:`chaos.gate.Refused`.
+        """
         flat = flatten(faults)
+        limits = limits_for(guardrails)
+        injector = self._injector
         if session is not None:
-            scoped = HookInjector((), session=session, seed=self.seed)
-            scoped.arm()
-            self._scoped.append(scoped)
-            return Armed(self, scoped, scoped.engine.add(flat), flat)
-        return Armed(self, self._injector, self._injector.engine.add(flat), flat)
+            injector = HookInjector((), session=session, seed=self.seed)
+            ids = injector.arm(flat, limits=limits)
+            self._scoped.append(injector)
+            return Armed(self, injector, ids, flat)
+        return Armed(self, injector, injector.arm(flat, limits=limits), flat)
 
     def s3_outage(self, region: str | Sequence[str] = "us-east-1", kind: str = "unavailable", **fields: Any) -> Armed:
         """S3 failing in a region (same arguments as :func:`chaos.s3_outage`), armed now."""

@@ -7,7 +7,6 @@ refused before anything is injected, with the limit named.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chaos.engine.durations import format_duration
 from chaos.errors import ConfigError
 from chaos.model import Experiment, Guardrails
 
@@ -24,7 +22,16 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-__all__ = ["GuardrailCheck", "Violation", "check_guardrails", "find_pyproject", "merge", "project_guardrails"]
+__all__ = [
+    "GuardrailCheck",
+    "Limits",
+    "Violation",
+    "check_guardrails",
+    "find_pyproject",
+    "limits_for",
+    "merge",
+    "project_guardrails",
+]
 
 
 @dataclass(frozen=True)
@@ -122,81 +129,51 @@ def merge(first: Guardrails, second: Guardrails | None) -> Guardrails:
     )
 
 
-_NONE = "none (the sources of limits have none in common)"
+@dataclass(frozen=True)
+class Limits:
+    """The limits in force for one arming path: its own and the project's, merged (the stricter wins).
+
+    Made by :func:`limits_for`, which always reads the project's ``[tool.chaos]``: a caller can add
+    limits of its own, never remove the project's.
+    """
+
+    guardrails: Guardrails
+    sources: tuple[str, ...]
 
 
-def max_concurrent(experiment: Experiment) -> int:
-    """The most faults active at the same moment of the fault phase."""
-    edges = []
-    for fault in experiment.faults:
-        edges.append((fault.after, 1))
-        edges.append((math.inf if fault.end is None else fault.end, -1))
-    active = peak = 0
-    for _, change in sorted(edges, key=lambda edge: (edge[0], edge[1])):
-        active += change
-        peak = max(peak, active)
-    return peak
+_CACHE: dict[tuple[Path, int, int], Guardrails | None] = {}
 
 
-def _violations(experiment: Experiment, limits: Guardrails) -> list[Violation]:
-    found = []
-    for index, fault in enumerate(experiment.faults):
-        regions = set(fault.region)
-        if fault.include_global:
-            regions.add("us-east-1")  # the global endpoints live there
-        if limits.regions is not None and not regions <= set(limits.regions):
-            outside = "every region" if "*" in regions else ", ".join(sorted(regions - set(limits.regions)))
-            found.append(
-                Violation(
-                    "regions",
-                    f"fault {index} ({fault.label}) targets {outside}; allowed: {', '.join(limits.regions) or _NONE}",
-                )
-            )
-        if limits.services is not None and not set(fault.service) <= set(limits.services):
-            outside = (
-                "every service"
-                if "*" in fault.service
-                else ", ".join(sorted(set(fault.service) - set(limits.services)))
-            )
-            found.append(
-                Violation(
-                    "services",
-                    f"fault {index} ({fault.label}) targets {outside}; allowed: {', '.join(limits.services) or _NONE}",
-                )
-            )
-        if limits.max_probability is not None and fault.probability > limits.max_probability:
-            found.append(
-                Violation(
-                    "max_probability",
-                    f"fault {index} ({fault.label}) has probability {fault.probability:g} > {limits.max_probability:g}",
-                )
-            )
-    if limits.max_duration is not None:
-        total = experiment.total_duration
-        if total is None:
-            found.append(
-                Violation("max_duration", "a fault has no 'for' and phases.faults is unset, so the run has no end")
-            )
-        elif total > limits.max_duration:
-            found.append(
-                Violation(
-                    "max_duration",
-                    f"the run lasts {format_duration(total)} (baseline + faults + recovery)"
-                    f" > {format_duration(limits.max_duration)}",
-                )
-            )
-    if limits.max_concurrent_faults is not None:
-        peak = max_concurrent(experiment)
-        if peak > limits.max_concurrent_faults:
-            found.append(
-                Violation("max_concurrent_faults", f"{peak} faults are active at once > {limits.max_concurrent_faults}")
-            )
-    return found
+def _cached_project(start: str | os.PathLike[str] | None) -> tuple[Guardrails | None, Path | None]:
+    """``project_guardrails`` read once per version of the file (arming is frequent in test suites)."""
+    path = find_pyproject(start)
+    if path is None:
+        return None, None
+    try:
+        stat = path.stat()
+    except OSError:
+        return project_guardrails(start)
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _CACHE:
+        _CACHE[key] = project_guardrails(start)[0]
+    return _CACHE[key], path
+
+
+def limits_for(
+    own: Guardrails | None = None,
+    *,
+    source: str = "experiment",
+    project_dir: str | os.PathLike[str] | None = None,
+) -> Limits:
+    """``own`` limits merged with ``[tool.chaos]`` of the project containing ``project_dir`` (default: cwd)."""
+    project, path = _cached_project(project_dir)
+    sources = ([source] if own is not None else []) + ([f"{path} [tool.chaos]"] if project is not None else [])
+    return Limits(merge(own or Guardrails(), project), tuple(sources))
 
 
 def check_guardrails(experiment: Experiment, project_dir: str | os.PathLike[str] | None = None) -> GuardrailCheck:
     """The limits in force for ``experiment`` (its own and its project's) and what it exceeds."""
-    project, path = project_guardrails(project_dir)
-    sources = ["experiment"] + ([f"{path} [tool.chaos]"] if project is not None else [])
-    limits = merge(experiment.guardrails, project)
-    return GuardrailCheck(limits, sources, _violations(experiment, limits))
+    from chaos.gate import experiment_violations  # noqa: PLC0415 - the gate builds on this module
+
+    limits = limits_for(experiment.guardrails, project_dir=project_dir)
+    return GuardrailCheck(limits.guardrails, list(limits.sources), experiment_violations(experiment, limits.guardrails))

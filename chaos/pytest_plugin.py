@@ -22,6 +22,7 @@ from chaos.engine import botodata
 from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
 from chaos.loading import load_experiment
+from chaos.model import Guardrails
 
 __all__ = ["MarkerOptions", "MatrixOptions"]
 
@@ -129,17 +130,18 @@ def _compress(config: pytest.Config, marker_value: bool | None) -> bool:
 
 def _experiment_faults(
     request: pytest.FixtureRequest, path: str, fault: str | int | None
-) -> tuple[tuple[Fault, ...], int | None]:
+) -> tuple[tuple[Fault, ...], int | None, Guardrails]:
     try:
         experiment = load_experiment(_relative(request, path))
     except ConfigError as exc:
         raise pytest.UsageError(f"@pytest.mark.chaos(experiment={path!r}):\n{exc}") from None
     if fault is None:
-        return experiment.faults, experiment.seed
+        return experiment.faults, experiment.seed, experiment.guardrails
     for index, candidate in enumerate(experiment.faults):
         if fault in (index, candidate.name, candidate.label):
             # A named fault on its own: active for the whole test, whatever its place in the timeline.
-            return (candidate.model_copy(update={"after": 0.0, "for_": None}),), experiment.seed
+            whole = candidate.model_copy(update={"after": 0.0, "for_": None})
+            return (whole,), experiment.seed, experiment.guardrails
     names = ", ".join(repr(f.name or f.label) for f in experiment.faults)
     raise pytest.UsageError(f"@pytest.mark.chaos: {path} has no fault {fault!r}; its faults: {names}")
 
@@ -153,8 +155,9 @@ def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
     options = _options(MarkerOptions, dict(marker.kwargs), "chaos") if marker else MarkerOptions()
     faults: list[Fault] = list(marker.args) if marker else []
     seed = options.seed
+    guardrails = None
     if options.experiment is not None:
-        from_file, file_seed = _experiment_faults(request, options.experiment, options.fault)
+        from_file, file_seed, guardrails = _experiment_faults(request, options.experiment, options.fault)
         faults.extend(from_file)
         seed = seed if seed is not None else (request.config.getoption("--chaos-seed") or file_seed)
     callspec = getattr(request.node, "callspec", None)
@@ -165,7 +168,7 @@ def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
     )
     try:
         if faults:
-            controller.inject(*faults, session=options.session)
+            controller.inject(*faults, session=options.session, guardrails=guardrails)
         yield controller
     finally:
         controller.close()

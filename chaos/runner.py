@@ -2,9 +2,10 @@
 
 Phases: guardrails -> gateway and application started, ready -> steady state -> baseline load ->
 the fault timeline under load -> faults removed -> recovery under load -> steady state ->
-durability read-back -> verdict. Rollback runs in ``finally`` and on SIGINT and SIGTERM, and is
-verified; the journal is written ahead of every change. The load, the probes and the read-back
-use plain HTTP clients to the application: nothing the injector can touch.
+durability read-back -> verdict. Rollback runs in ``finally`` and after SIGINT and SIGTERM in any
+phase (verify and rollback included), and is verified; the journal is written ahead of every
+change. The load, the probes and the read-back use plain HTTP clients to the application: nothing
+the injector can touch.
 """
 
 from __future__ import annotations
@@ -19,23 +20,40 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaos import exits
 from chaos.apps import AppFailed, InProcessApp, ProcessApp
 from chaos.engine.durations import format_duration
 from chaos.errors import ChaosError, ConfigError
+from chaos.gate import Refused
+from chaos.guardrails import limits_for
+from chaos.injectors.base import EngineInjector
 from chaos.journal import Journal, default_path
-from chaos.model import Experiment
+from chaos.model import App, Experiment, Load
 from chaos.plan import make_plan
-from chaos.verify import checks
 from chaos.verify.checks import CheckResult
 from chaos.verify.load import LoadGenerator
 from chaos.verify.log import RequestLog
 from chaos.verify.probes import ProbeResult, http_get, probe
 from chaos.verify.progress import NoProgress, Progress, Snapshot
+from chaos.verify.verdict import Measurements, judge, load_summary, probes_dicts, timeseries
+from chaos.verify.watch import HealthPoller, Ticker
+
+if TYPE_CHECKING:
+    from chaos.iam_phase import IamRun
+    from chaos.injectors.gateway import GatewayServer
 
 __all__ = ["Aborted", "RunResult", "Runner", "run_experiment"]
+
+#: The exit code of each final status (rollback incomplete overrides them all with 4).
+EXIT_CODES = {
+    "passed": exits.GRACEFUL,
+    "failed": exits.NOT_GRACEFUL,
+    "unverified": exits.UNVERIFIED,
+    "aborted": exits.REFUSED,
+    "error": exits.REFUSED,
+}
 
 
 class Aborted(ChaosError):
@@ -47,7 +65,7 @@ class RunResult:
     """The outcome of a run."""
 
     status: str
-    """passed, failed, aborted or error."""
+    """passed, failed, unverified, aborted or error."""
     exit_code: int
     checks: list[CheckResult]
     journal_path: Path
@@ -73,60 +91,57 @@ class Runner:
         self.experiment = experiment
         self.source = source
         self.plan = make_plan(experiment, source=source, injector=injector, project_dir=project_dir)
+        self.limits = limits_for(experiment.guardrails, project_dir=project_dir)
         self.seed = seed if seed is not None else experiment.seed
         self.journal_path = journal_path or default_path(experiment.title)
         self.progress = progress or NoProgress()
         self._abort = threading.Event()
         self._abort_reason = ""
+        self._stopped_in = ""
         self._phase = "setup"
         self._started = time.monotonic()
-        self._gateway: Any = None
-        self._injector: Any = None
+        self._gateway: GatewayServer | None = None
+        self._injector: EngineInjector | None = None
         self._app: ProcessApp | InProcessApp | None = None
+        self._iam: IamRun | None = None
+        self._load: LoadGenerator | None = None
         self._fault_ids: list[int] = []
-        self._iam: Any = None
 
     # -- validation -----------------------------------------------------------------------------
     def _validate(self) -> None:
-        experiment, plan = self.experiment, self.plan
+        experiment, plan, source = self.experiment, self.plan, self.source
         if plan.problems:
             raise ConfigError("; ".join(plan.problems))
+        if experiment.fault_phase is None:
+            raise ConfigError(f"{source}: a fault has no 'for' and phases.faults is unset: the run would never end")
         if plan.injector == "iam":
             if experiment.app is not None or experiment.load is not None:
                 raise ConfigError(
-                    f"{self.source}: with the iam injector, outage run arms the deny policies for the timeline and "
+                    f"{source}: with the iam injector, outage run arms the deny policies for the timeline and "
                     "removes them; it does not start or drive the application (it runs where it always runs): "
                     "remove 'app' and 'load'"
-                )
-            if experiment.fault_phase is None:
-                raise ConfigError(
-                    f"{self.source}: a fault has no 'for' and phases.faults is unset: the run would never end"
                 )
             return
         if experiment.app is None or experiment.load is None:
             raise ConfigError(
-                f"{self.source}: outage run drives an application: add 'app' and 'load' sections "
+                f"{source}: outage run drives an application: add 'app' and 'load' sections "
                 "(for faults inside a test suite, use the pytest plugin or chaos.inject)"
             )
-        app = experiment.app
-        if plan.injector == "gateway" and app.command is None:
-            raise ConfigError(f"{self.source}: a wsgi application runs inside this process: use the hook injector")
-        if plan.injector == "hook" and app.wsgi is None:
+        if plan.injector == "gateway" and experiment.app.command is None:
+            raise ConfigError(f"{source}: a wsgi application runs inside this process: use the hook injector")
+        if plan.injector == "hook" and experiment.app.wsgi is None:
             raise ConfigError(
-                f"{self.source}: the hook injector works inside this Python process; an application started as a "
+                f"{source}: the hook injector works inside this Python process; an application started as a "
                 "command needs --injector gateway (or give app.wsgi: 'module:application')"
-            )
-        if experiment.fault_phase is None:
-            raise ConfigError(
-                f"{self.source}: a fault has no 'for' and phases.faults is unset: the run would never end"
             )
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> RunResult:
-        """Run the experiment; always rolls back. Raises ConfigError (exit 2) before anything starts."""
+        """Run the experiment; always rolls back. Raises ConfigError (exit 2) before anything starts,
+        and :class:`~chaos.journal.JournalBusy` (exit 3) when another run holds the journal."""
         self._validate()
         self.seed = self.seed if self.seed is not None else int.from_bytes(os.urandom(4), "big")
-        journal = Journal(
+        self.journal = Journal(
             self.journal_path,
             title=self.experiment.title,
             source=self.source,
@@ -135,27 +150,37 @@ class Runner:
             experiment=self.experiment.model_dump(mode="json", by_alias=True, exclude_none=True),
             plan=self.plan.to_dict(),
         )
-        self.journal = journal
+        try:
+            return self._run()
+        finally:
+            self.journal.release()
+
+    def _run(self) -> RunResult:
+        journal = self.journal
         if not self.plan.within_guardrails:
-            reasons = "; ".join(str(violation) for violation in self.plan.guardrails.violations)
-            journal.event("refused", reason=reasons)
-            journal.finish(
-                "aborted", reason=f"refused by guardrail: {reasons}", rollback={"complete": True, "steps": []}
-            )
-            self.progress.message(f"refused by guardrail: {reasons}")
-            return RunResult("aborted", exits.REFUSED, [], self.journal_path, f"refused by guardrail: {reasons}", True)
+            refusal = str(Refused(self.plan.guardrails.violations, self.limits.sources))
+            journal.event("refused", reason=refusal)
+            journal.finish("aborted", reason=refusal, rollback={"complete": True, "steps": []})
+            self.progress.message(refusal)
+            return RunResult("aborted", exits.REFUSED, [], self.journal_path, refusal, True)
         status, reason, results = "error", "", []
         with self._signals():
             try:
-                results = self._iam_phases() if self.plan.injector == "iam" else self._phases()
+                results = self._iam_run() if self.plan.injector == "iam" else self._phases()
+                self._check_abort()
                 failed = [result.name for result in results if not result.passed]
                 status = "failed" if failed else "passed"
                 reason = f"not graceful: {', '.join(failed)} failed" if failed else "degraded gracefully"
-                if self.plan.injector == "iam":
-                    reason = "the deny policies were in effect for the fault phase and are removed"
+                if self.plan.injector == "iam" and not results:
+                    from chaos.iam_phase import UNVERIFIED  # noqa: PLC0415
+
+                    status, reason = "unverified", UNVERIFIED
             except Aborted as exc:
                 status, reason = "aborted", str(exc)
                 journal.event("aborted", reason=reason)
+            except Refused as exc:
+                status, reason = "aborted", str(exc)
+                journal.event("refused", reason=reason)
             except (AppFailed, ChaosError, OSError) as exc:
                 status, reason = "error", str(exc)
                 journal.event("error", reason=reason)
@@ -166,11 +191,10 @@ class Runner:
                 raise
             finally:
                 complete = self._rollback()
+        if self._abort.is_set() and status != "aborted":  # a signal during verify or rollback
+            status, reason = "aborted", f"{self._abort_reason or 'aborted'} (during {self._stopped_in})"
         journal.finish(status, reason=reason, checks=[result.to_dict() for result in results])
-        if not complete:
-            code = exits.ROLLBACK_INCOMPLETE
-        else:
-            code = {"passed": exits.OK, "failed": exits.NOT_GRACEFUL}.get(status, exits.REFUSED)
+        code = EXIT_CODES[status] if complete else exits.ROLLBACK_INCOMPLETE
         failed = [result.name for result in results if not result.passed]
         return RunResult(status, code, results, self.journal_path, reason, complete, failed)
 
@@ -191,92 +215,82 @@ class Runner:
                 signal.signal(sig, handler)
 
     def abort(self, reason: str) -> None:
-        """Stop the run as soon as possible; it rolls back and ends as aborted."""
-        self._abort_reason = reason
+        """Stop the run as soon as possible; it rolls back and ends as aborted (exit 3)."""
+        if not self._abort.is_set():
+            self._abort_reason, self._stopped_in = reason, self._phase
         self._abort.set()
+
+    def _check_abort(self) -> None:
+        if self._abort.is_set():
+            raise Aborted(self._abort_reason or "aborted")
 
     def _wait(self, seconds: float) -> None:
         if self._abort.wait(max(seconds, 0.0)):
             raise Aborted(self._abort_reason or "aborted")
 
     def _enter(self, phase: str) -> None:
+        self._check_abort()
         self._phase = phase
         if self._injector is not None:
             self._injector.ledger.phase = phase
-        if hasattr(self, "_load"):
+        if self._load is not None:
             self._load.phase = phase
         self.journal.event("phase", phase=phase, run_t=round(time.monotonic() - self._started, 3))
         self.progress.message(f"[{time.monotonic() - self._started:6.1f}s] phase: {phase}")
+
+    def _iam_run(self) -> list[CheckResult]:
+        from chaos.iam_phase import IamRun  # noqa: PLC0415 - boto3 and the IAM code: only for IAM runs
+
+        self._iam = IamRun(self.experiment, self.limits, self.journal, self._wait, self._enter)
+        return self._iam.run()
 
     def _phases(self) -> list[CheckResult]:
         experiment = self.experiment
         app, load = experiment.app, experiment.load
         assert app is not None and load is not None and self.seed is not None
         base_url = self._start_everything(app)
-        before = self._steady_state("before", base_url)
-        if before and not all(result.passed for _, result in before):
-            failing = "; ".join(f"{name}: {result.reason}" for name, result in before if not result.passed)
+        measured = Measurements(RequestLog(graceful=experiment.expect.graceful_statuses, seed=self.seed))
+        measured.before = self._steady_state("before", base_url)
+        if measured.before and not all(result.passed for _, result in measured.before):
+            failing = "; ".join(f"{name}: {r.reason}" for name, r in measured.before if not r.passed)
             raise Aborted(f"the steady state does not hold before any fault: {failing}")
-        log = RequestLog(graceful=experiment.expect.graceful_statuses, seed=self.seed)
-        self._load = LoadGenerator(load, base_url, log, seed=self.seed, origin=self._started)
-        health_polls: list[tuple[int | None, str]] = []
+        self._load = LoadGenerator(load, base_url, measured.log, seed=self.seed, origin=self._started)
         self._enter("baseline")
         self._load.start()
-        threading.Thread(target=self._tick, args=(log,), daemon=True).start()
+        ticker = Ticker(self.progress, lambda: self._snapshot(measured.log)).start()
         try:
             self._wait(experiment.phases.baseline)
-            faults_ended = self._fault_phase(base_url + (app.health or app.ready), health_polls)
+            self._load_alive()
+            health = HealthPoller(base_url + (app.health or app.ready))
+            measured.faults_ended = self._fault_phase(health)
+            measured.health_polls = health.polls
+            self._load_alive()
             self._enter("recovery")
             self._wait(experiment.phases.recovery)
-            recovery_ended = time.monotonic() - self._started
+            measured.recovery_ended = time.monotonic() - self._started
+            self._load_alive()
         finally:
             self._load.stop()
-        after = self._steady_state("after", base_url)
+            ticker.stop()
+        measured.after = self._steady_state("after", base_url)
         self._enter("verify")
-        self.journal.update(timeseries=_timeseries(log), load=_load_summary(log))
-        read_back = self._read_back(base_url, load, log)
-        return self._verdict(log, before, after, health_polls, read_back, faults_ended, recovery_ended)
+        self.journal.update(timeseries=timeseries(measured.log), load=load_summary(measured.log))
+        measured.read_back = self._read_back(base_url, load, measured.log)
+        self._check_abort()
+        assert self._injector is not None
+        measured.aws_calls_by_phase = self._injector.ledger.by_phase()
+        results = judge(experiment, measured)
+        for result in results:
+            self.journal.event("check", name=result.name, passed=result.passed)
+        return results
 
-    def _iam_phases(self) -> list[CheckResult]:
-        """Deny policies on the target principals for the fault phase; the application runs where it runs."""
-        import boto3  # noqa: PLC0415 - only the iam injector talks to AWS itself
+    def _load_alive(self) -> None:
+        """A crash in the load generator is the runner's error, never a verdict on the application."""
+        error = getattr(self._load, "error", None)
+        if error:
+            raise ChaosError(f"the load generator failed: {error}")
 
-        from chaos.injectors.iam import IamInjector  # noqa: PLC0415
-
-        experiment = self.experiment
-        assert experiment.iam is not None
-        fault_phase = experiment.fault_phase or 0.0
-        self._iam = IamInjector(
-            experiment.faults,
-            settings=experiment.iam,
-            guardrails=self.plan.guardrails.limits,
-            experiment=experiment.title,
-            session=boto3.Session(),
-            duration=fault_phase,
-            journal=self.journal.event,
-            sleep=self._wait,
-            probe_session=boto3.Session(profile_name=experiment.iam.probe_profile)
-            if experiment.iam.probe_profile
-            else None,
-        )
-        self._enter("baseline")
-        self._wait(experiment.phases.baseline)
-        self.journal.event(
-            "inject",
-            faults=[fault.to_json() for fault in experiment.faults],
-        )
-        self._enter("faults")
-        try:
-            self._iam.arm()
-        except ConfigError as exc:
-            raise Aborted(f"refused: {exc}") from None
-        self._wait(fault_phase)
-        self._enter("recovery")
-        self._iam.disarm()
-        self._wait(experiment.phases.recovery)
-        return []
-
-    def _start_everything(self, app: Any) -> str:
+    def _start_everything(self, app: App) -> str:
         """The AWS the application talks to and the application; returns its URL once it is ready."""
         if app.wsgi is not None:
             self._app = InProcessApp(app, self.seed, self.journal.event)
@@ -285,32 +299,34 @@ class Runner:
             from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
 
             self._injector = GatewayInjector(seed=self.seed)
-            self._injector.arm()
+            self._injector.arm(limits=self.limits)  # no fault yet: the gateway passes everything to moto
             self._gateway = GatewayServer(self._injector, port=0)
             self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
             self._gateway.start()
             self.journal.event("gateway", url=self._gateway.url)
-            self._app = ProcessApp(app, self._gateway.url, self.journal.event)
+            self._app = ProcessApp(app, self._gateway.url, self.journal.event, self.journal.resource)
         base_url = self._app.start()
         self._wait_ready(base_url + app.ready, app.ready_timeout)
         return base_url
 
     def _steady_state(self, when: str, base_url: str) -> list[tuple[str, ProbeResult]]:
         self._enter(f"steady_state_{when}")
-        results = [(item.name, probe(base_url, item.http)) for item in self.experiment.steady_state]
-        self.journal.event("steady_state", when=when, results=[_probe_dict(name, result) for name, result in results])
+        results = []
+        for item in self.experiment.steady_state:
+            self._check_abort()
+            results.append((item.name, probe(base_url, item.http)))
+        self.journal.event("steady_state", when=when, results=probes_dicts(results))
         return results
 
-    def _fault_phase(self, health_url: str, health_polls: list[tuple[int | None, str]]) -> float:
-        """Arm the faults (journal first), hold them for the fault phase, remove them; returns when they ended."""
-        experiment = self.experiment
+    def _fault_phase(self, health: HealthPoller) -> float:
+        """Arm the faults through the gate (journal first), hold them for the fault phase, remove them;
+        returns when they ended."""
+        experiment, injector = self.experiment, self._injector
+        assert injector is not None
         fault_phase = experiment.fault_phase or 0.0
-        poller_stop = threading.Event()
-        poller = threading.Thread(target=self._poll_health, args=(health_url, health_polls, poller_stop), daemon=True)
-        dumped = [fault.to_json() for fault in experiment.faults]
-        self.journal.event("inject", faults=dumped)  # written ahead: on disk before anything is armed
+        self.journal.event("inject", faults=[fault.to_json() for fault in experiment.faults])  # written ahead
         self._enter("faults")
-        self._fault_ids = self._injector.engine.add(experiment.faults)
+        self._fault_ids = injector.arm(experiment.faults, limits=self.limits, hold=fault_phase)
         started = time.monotonic() - self._started
         self.journal.update(
             faults=[
@@ -323,71 +339,15 @@ class Runner:
                 for ident, fault in zip(self._fault_ids, experiment.faults, strict=True)
             ]
         )
-        poller.start()
+        health.start()
         try:
             self._wait(fault_phase)
         finally:
-            poller_stop.set()
-            poller.join(timeout=5)
+            health.stop()
         self.journal.event("remove", ids=self._fault_ids)
-        self._injector.engine.remove(self._fault_ids)
-        self.journal.event("removed", ids=self._fault_ids, armed=len(self._injector.engine.faults))
+        injector.remove(self._fault_ids)
+        self.journal.event("removed", ids=self._fault_ids, armed=len(injector.faults))
         return time.monotonic() - self._started
-
-    def _verdict(
-        self,
-        log: RequestLog,
-        before: list[tuple[str, ProbeResult]],
-        after: list[tuple[str, ProbeResult]],
-        health_polls: list[tuple[int | None, str]],
-        read_back: dict[str, tuple[int | None, bytes]] | None,
-        faults_ended: float,
-        recovery_ended: float,
-    ) -> list[CheckResult]:
-        expect = self.experiment.expect
-        during = log.stats("faults")
-        results: list[CheckResult] = []
-        if self.experiment.steady_state:
-            results.append(checks.steady_state("steady_state_before", before))
-        if expect.availability is not None:
-            results.append(checks.availability(during, expect.availability))
-        results.append(checks.graceful_errors(log, ["baseline", "faults", "recovery"]))
-        for share, limit in ((0.5, expect.latency_p50), (0.95, expect.latency_p95), (0.99, expect.latency_p99)):
-            if limit is not None:
-                results.append(checks.latency(during, share, limit))
-        if expect.durability:
-            if read_back is None:
-                results.append(
-                    CheckResult(
-                        "durability",
-                        False,
-                        None,
-                        "0 lost",
-                        "the load has no GET request to read writes back with: no data",
-                    )
-                )
-            else:
-                results.append(checks.durability(log.acknowledged, read_back))
-        if expect.recovery is not None:
-            results.append(checks.recovery(log.stats("recovery"), faults_ended, recovery_ended, expect.recovery))
-        if expect.retry_amplification is not None:
-            calls = self._injector.ledger.by_phase()
-            results.append(
-                checks.retry_amplification(
-                    calls.get("baseline", 0),
-                    log.stats("baseline").count,
-                    calls.get("faults", 0),
-                    during.count,
-                    expect.retry_amplification,
-                )
-            )
-        if expect.health_reports_degraded:
-            results.append(checks.health_honesty(health_polls))
-        if self.experiment.steady_state:
-            results.append(checks.steady_state("steady_state_after", after))
-        for result in results:
-            self.journal.event("check", name=result.name, passed=result.passed)
-        return results
 
     # -- the application ---------------------------------------------------------------------------
     def _wait_ready(self, url: str, timeout: float) -> None:
@@ -409,34 +369,29 @@ class Runner:
             self._wait(0.1)
 
     # -- measurements ------------------------------------------------------------------------------
-    def _tick(self, log: RequestLog) -> None:
-        while not self._abort.is_set() and self._phase not in ("verify", "rolled_back"):
-            ledger = self._injector.ledger
-            self.progress.update(
-                Snapshot(
-                    phase=self._phase,
-                    elapsed=time.monotonic() - self._started,
-                    requests=log.total(),
-                    failures=log.failures(),
-                    faults_active=len(self._injector.engine.active()),
-                    aws_calls=ledger.total,
-                    aws_failed=ledger.fired,
-                )
-            )
-            time.sleep(0.25)
+    def _snapshot(self, log: RequestLog) -> Snapshot:
+        injector = self._injector
+        assert injector is not None
+        ledger = injector.ledger
+        return Snapshot(
+            phase=self._phase,
+            elapsed=time.monotonic() - self._started,
+            requests=log.total(),
+            failures=log.failures(),
+            faults_active=len(injector.engine.active()),
+            aws_calls=ledger.total,
+            aws_failed=ledger.fired,
+        )
 
-    def _poll_health(self, url: str, polls: list[tuple[int | None, str]], stop: threading.Event) -> None:
-        while not stop.is_set():
-            polls.append(http_get(url, timeout=2.0))
-            stop.wait(0.5)
-
-    def _read_back(self, base_url: str, load: Any, log: RequestLog) -> dict[str, tuple[int | None, bytes]] | None:
+    def _read_back(self, base_url: str, load: Load, log: RequestLog) -> dict[str, tuple[int | None, bytes]] | None:
         reads = [spec for spec in load.requests if spec.method == "GET" and "{id}" in spec.path]
         if not reads:
             return None
         path = reads[0].path
 
         def fetch(doc_id: str) -> tuple[str, tuple[int | None, bytes]]:
+            if self._abort.is_set():
+                return doc_id, (None, b"")
             status, body = http_get(base_url + path.replace("{id}", doc_id), timeout=load.timeout)
             return doc_id, (status, body.encode("utf-8", "surrogateescape"))
 
@@ -445,10 +400,14 @@ class Runner:
 
     # -- rollback ----------------------------------------------------------------------------------
     def _rollback(self) -> bool:
-        """Undo everything, each step verified; True when every step was."""
+        """Undo everything, each step verified; True when every step was. A signal does not stop it."""
+        self._phase = "rollback"
         steps: list[dict[str, Any]] = []
         for undo in (self._undo_iam, self._undo_faults, self._undo_app, self._undo_gateway):
-            undo(steps)
+            try:
+                undo(steps)
+            except Exception as exc:  # one failed step must not keep the others from running
+                steps.append({"step": undo.__name__.removeprefix("_undo_"), "ok": False, "error": f"{exc}"})
         complete = all(step.get("ok", True) for step in steps)
         self._phase = "rolled_back"
         self.journal.update(rollback={"complete": complete, "steps": steps})
@@ -459,27 +418,14 @@ class Runner:
         return complete
 
     def _undo_iam(self, steps: list[dict[str, Any]]) -> None:
-        if self._iam is None:
-            return
-        try:
-            if self._iam.created or self._iam.rollback_complete is None:
-                self._iam.disarm()  # removes what was created, and checks that nothing of this run is left
-        except Exception as exc:
-            steps.append({"step": "remove deny policies", "ok": False, "error": f"{type(exc).__name__}: {exc}"})
-        else:
-            steps.append(
-                {
-                    "step": "remove deny policies",
-                    "run_id": self._iam.run_id,
-                    "ok": self._iam.rollback_complete is not False,
-                }
-            )
+        if self._iam is not None:
+            self._iam.undo(steps)
 
     def _undo_faults(self, steps: list[dict[str, Any]]) -> None:
         if self._injector is None:
             return
-        removed = self._injector.engine.remove()
-        left = len(self._injector.engine.faults)
+        removed = self._injector.remove()
+        left = len(self._injector.faults)
         steps.append({"step": "remove faults", "removed": removed, "left": left, "ok": left == 0})
 
     def _undo_gateway(self, steps: list[dict[str, Any]]) -> None:
@@ -496,35 +442,6 @@ class Runner:
             self._app = None
 
 
-def _timeseries(log: RequestLog) -> list[dict[str, Any]]:
-    """Per second of the run: requests, successes, graceful refusals, failures, mean and max latency."""
-    rows = []
-    for second, (count, ok, graceful, failed, total, worst) in sorted(log.per_second.items()):
-        rows.append(
-            {
-                "t": second,
-                "requests": int(count),
-                "successes": int(ok),
-                "graceful": int(graceful),
-                "failures": int(failed),
-                "latency_mean": round(total / count, 4) if count else None,
-                "latency_max": round(worst, 4),
-            }
-        )
-    return rows
-
-
-def _load_summary(log: RequestLog) -> dict[str, Any]:
-    return {
-        phase: {"requests": stats.count, "successes": stats.successes, "statuses": dict(stats.statuses)}
-        for phase, stats in log.phases.items()
-    }
-
-
-def _probe_dict(name: str, result: ProbeResult) -> dict[str, Any]:
-    return {"name": name, "passed": result.passed, "status": result.status, "reason": result.reason}
-
-
 def run_experiment(
     experiment: Experiment,
     *,
@@ -537,6 +454,7 @@ def run_experiment(
     """Run ``experiment`` end to end (as ``outage run`` does) and return the verdict.
 
     Raises :class:`~chaos.ConfigError` for an experiment that cannot be run; nothing is started then.
+    The guardrail gate applies: the experiment's limits and the project's ``[tool.chaos]``.
     """
     runner = Runner(
         experiment,

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import ConfigError
-from chaos.guardrails import check_guardrails, max_concurrent, merge, project_guardrails
+from chaos.gate import peak_concurrency
+from chaos.guardrails import check_guardrails, merge, project_guardrails
 from chaos.loading import parse_experiment
 from chaos.model import Guardrails
 
@@ -43,7 +44,7 @@ def test_concurrent_faults_are_counted_on_the_timeline() -> None:
         "  - {kind: throttle, after: 10s, for: 10s}\n"
         "  - {kind: timeout, after: 5s, for: 10s}\n"
     )
-    assert max_concurrent(experiment) == 2  # type: ignore[arg-type]
+    assert peak_concurrency(experiment.faults) == 2  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -85,28 +85,70 @@ def inject(
         _inject_iam(faults, iam_target, account or [], seconds)
         return
     assert endpoint is not None
+    _inject_gateway(faults, endpoint, token, seconds)
+
+
+def _refuse(exc: Exception, hint: str = "") -> typer.Exit:
+    typer.echo(f"{exc}{hint}", err=True)
+    return typer.Exit(exits.REFUSED)
+
+
+def _held(faults: list[Fault], seconds: float | None) -> list[Fault]:
+    """Each fault ends when --for does, so the gateway removes it by itself even if this command dies."""
+    if seconds is None:
+        return faults
+    held = []
+    for index, fault in enumerate(faults):
+        if fault.after >= seconds:
+            typer.echo(f"--fault {index}: it starts {format_duration(fault.after)} in, after --for ends", err=True)
+            raise typer.Exit(exits.INVALID)
+        ends_later = fault.end is None or fault.end > seconds
+        held.append(fault.model_copy(update={"for_": seconds - fault.after}) if ends_later else fault)
+    return held
+
+
+def _inject_gateway(faults: list[Fault], endpoint: str, token: str | None, seconds: float | None) -> None:
+    """POST the faults to a gateway (its own gate decides too), hold them, DELETE them."""
+    from chaos.gate import Refused, admit
+    from chaos.guardrails import limits_for
+
+    try:
+        admit(faults, limits_for(None), hold=seconds)  # this project's limits, before anything is sent
+    except Refused as exc:
+        raise _refuse(exc) from None
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.INVALID) from None
+    faults = _held(faults, seconds)
     stop = stop_on_signals()
     body = [item.to_json() for item in faults]
     try:
         ids = _call(endpoint, "POST", "/_chaos/faults", token, body)["ids"]
     except urllib.error.HTTPError as exc:
-        typer.echo(f"{endpoint} refused the faults ({exc.code}): {exc.read().decode(errors='replace')}", err=True)
-        raise typer.Exit(exits.INVALID) from None
-    except OSError as exc:
-        typer.echo(f"cannot reach the gateway at {endpoint}: {exc}", err=True)
+        text = exc.read().decode(errors="replace")
+        typer.echo(f"{endpoint} refused the faults ({exc.code}): {text}", err=True)
+        raise typer.Exit(exits.REFUSED if exc.code in (401, 403) else exits.INVALID) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        typer.echo(f"cannot arm faults at the gateway {endpoint}: {exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
     held = f"for {format_duration(seconds)}" if seconds is not None else "until Ctrl-C"
     typer.echo(f"injected {', '.join(item.label for item in faults)} (ids {ids}) into {endpoint}, {held}")
     try:
         stop.wait(seconds)
     finally:
-        removed = []
+        removed, failed = [], []
         for ident in ids:
             try:
-                removed += _call(endpoint, "DELETE", f"/_chaos/faults/{ident}", token)["removed"]
+                removed += _call(endpoint, "DELETE", f"/_chaos/faults/{int(ident)}", token)["removed"]
             except urllib.error.HTTPError as exc:
-                if exc.code != 404:  # 404: the gateway was reset meanwhile, nothing left to remove
-                    raise
+                if exc.code != 404:  # 404: expired or reset meanwhile, nothing left to remove
+                    failed.append(f"{ident} ({exc.code})")
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                failed.append(f"{ident} ({exc})")
+        if failed:
+            expiry = " (they end by themselves when --for is over)" if seconds is not None else ""
+            typer.echo(f"could not remove fault ids {', '.join(failed)} from {endpoint}{expiry}", err=True)
+            raise typer.Exit(exits.ROLLBACK_INCOMPLETE)
         typer.echo(f"removed fault ids {removed}")
 
 
@@ -116,11 +158,17 @@ def _echo_event(event: str, **fields: object) -> None:
     typer.echo(f"  {event}{': ' + where if where else ''}")
 
 
+#: Without --for, IAM faults are held at most this long (their policies expire by themselves after it).
+IAM_LONGEST_HOLD = 3600.0
+
+
 def _inject_iam(faults: list[Fault], targets: list[str], accounts: list[str], seconds: float | None) -> None:
     """The same faults as self-expiring deny policies on the targets; removed at the end, verified."""
     import boto3
 
-    from chaos.guardrails import merge, project_guardrails
+    from chaos.errors import InjectionError
+    from chaos.gate import Refused
+    from chaos.guardrails import limits_for
     from chaos.injectors.iam import IamInjector
     from chaos.model import Guardrails, IamSettings
 
@@ -131,27 +179,41 @@ def _inject_iam(faults: list[Fault], targets: list[str], accounts: list[str], se
             typer.echo(f"--iam-target: {target!r} is not role/NAME, user/NAME or group/NAME", err=True)
             raise typer.Exit(exits.INVALID)
         specs.append({kind: name})
+    hold = seconds if seconds is not None else IAM_LONGEST_HOLD
     try:
-        project, _ = project_guardrails()
-        limits = merge(Guardrails.model_validate({"accounts": accounts or None}), project)
+        limits = limits_for(Guardrails.model_validate({"accounts": accounts or None}), source="--account")
         injector = IamInjector(
             faults,
             settings=IamSettings.model_validate({"targets": specs}),
-            guardrails=limits,
             experiment="outage inject",
             session=boto3.Session(),
-            duration=seconds if seconds is not None else 3600.0,
+            duration=hold,
             journal=_echo_event,
         )
-        stop = stop_on_signals()
-        injector.arm()
     except (ConfigError, ValidationError) as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(exits.REFUSED) from None
+        typer.echo(f"invalid: {exc}", err=True)
+        raise typer.Exit(exits.INVALID) from None
+    stop = stop_on_signals()
+    try:
+        injector.arm(limits=limits, hold=hold)
+    except Refused as exc:
+        hint = "" if seconds is not None else " (without --for, IAM faults are held up to 1h: give --for)"
+        raise _refuse(exc, hint) from None
+    except ConfigError as exc:
+        typer.echo(f"invalid: {exc}", err=True)
+        raise typer.Exit(exits.INVALID) from None
+    except InjectionError as exc:
+        typer.echo(str(exc), err=True)
+        incomplete = injector.removal is not None and not injector.removal.clean
+        raise typer.Exit(exits.ROLLBACK_INCOMPLETE if incomplete else exits.REFUSED) from None
     held = f"for {format_duration(seconds)}" if seconds is not None else "until Ctrl-C (at most 1h)"
     typer.echo(f"denied {', '.join(f.label for f in faults)} to {', '.join(targets)} (run {injector.run_id}), {held}")
     try:
-        stop.wait(seconds if seconds is not None else 3600.0)
+        stop.wait(hold)
     finally:
-        injector.disarm()
-        typer.echo(f"removed the deny policies of run {injector.run_id}; none left")
+        try:
+            injector.disarm()
+        except InjectionError as exc:
+            typer.echo(f"{exc}\nrun 'outage rollback --iam --run {injector.run_id}' once the cause is fixed", err=True)
+            raise typer.Exit(exits.ROLLBACK_INCOMPLETE) from None
+        typer.echo(f"removed the deny policies of run {injector.run_id}; none left (checked)")

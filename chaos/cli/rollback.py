@@ -1,4 +1,4 @@
-"""``outage rollback``: remove what a crashed or interrupted run left behind."""
+"""``outage rollback``: finish runs that died, and sweep the account for the tool's deny policies."""
 
 from __future__ import annotations
 
@@ -18,33 +18,84 @@ app = typer.Typer()
 def rollback(
     journal: Annotated[
         Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="The journal of the run to roll back (default: every run's leftovers)."),
+        typer.Option(help="The journal of one run (default: every crashed run's journal under --dir)."),
     ] = None,
-    run: Annotated[Optional[str], typer.Option(help="Only this run id's policies.")] = None,  # noqa: UP045
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where runs write their journals.", show_default=True)
+    ] = Path(".chaos/runs"),
+    iam: Annotated[
+        bool,
+        typer.Option("--iam", help="Also sweep this AWS account for every deny policy carrying the tool's signature."),
+    ] = False,
+    run: Annotated[Optional[str], typer.Option(help="With --iam: only this run id's policies.")] = None,  # noqa: UP045
 ) -> None:
-    """Remove every deny policy a run of this tool left on this AWS account (found by name prefix and tag,
-    with or without the journal), and say what was removed. Exit 0 when nothing is left, 4 otherwise.
+    """Remove what a crashed or killed run left behind, check it is gone, and say so.
 
-    Gateway and in-process faults die with the process that armed them; only the IAM injector leaves
-    anything behind.
+    From each journal whose run is gone: its application's process group, its temporary files, its
+    deny policies, its faults in a shared gateway. With --iam, also the tool's deny policies found
+    in the account by their signature (name, run tag, expiry tag, statements). A policy without the
+    whole signature is listed as not ours and left alone. Exit 0 when everything was removed and
+    checked, 3 when a run is still going, 4 when anything could not be removed or checked.
     """
+    from chaos.errors import ConfigError
+    from chaos.journal import JournalBusy
+    from chaos.recovery import crashed_journals, recover
+
+    clean = True
+    paths = [journal] if journal is not None else crashed_journals(directory)
+    if journal is None and not paths and not iam:
+        typer.echo(f"no crashed run under {directory}: nothing to roll back")
+    for path in paths:
+        try:
+            result = recover(path)
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(exits.INVALID) from None
+        except JournalBusy as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(exits.REFUSED) from None
+        if result.nothing_to_do:
+            typer.echo(f"{path}: the run ended as {result.status_before}; nothing left to roll back")
+            continue
+        for step in result.steps:
+            mark = "ok  " if step.ok else "FAIL"
+            typer.echo(f"  {mark} {step.what}: {step.detail}", err=not step.ok)
+        verdict = "rolled back after a crash" if result.complete else "INCOMPLETE rollback"
+        typer.echo(f"{path}: {verdict} ({len(result.steps)} steps)")
+        clean = clean and result.complete
+    if iam:
+        clean = _sweep(run) and clean
+    if not clean:
+        raise typer.Exit(exits.ROLLBACK_INCOMPLETE)
+
+
+def _sweep(run: str | None) -> bool:
+    """Every policy with the tool's signature in the account: removed and checked; the rest left alone."""
     import boto3
 
-    from chaos.injectors.iam import ours, sweep
-    from chaos.journal import read_journal
+    from chaos.iam.ownership import find
+    from chaos.injectors.iam import sweep
 
-    if journal is not None and run is None:
-        data = read_journal(journal)
-        run = next((e.get("run_id") for e in data.get("timeline", []) if e.get("run_id")), None)
-        if run is None:
-            typer.echo(f"{journal}: this run armed no deny policy; nothing to roll back")
-            return
     session = boto3.Session()
-    removed = sweep(session, run_id=run)
-    for arn in removed:
+    report = sweep(session, run_id=run)
+    for arn in report.removed:
         typer.echo(f"removed {arn}")
-    left = ours(session.client("iam"), run)
-    if left:
-        typer.echo(f"still there: {', '.join(left)}", err=True)
-        raise typer.Exit(exits.ROLLBACK_INCOMPLETE)
-    typer.echo(f"clean: {len(removed)} polic{'y' if len(removed) == 1 else 'ies'} removed, none left")
+    for candidate in report.not_ours:
+        typer.echo(f"not ours, left alone: {candidate.arn} ({candidate.why_not})")
+    for error in report.errors:
+        typer.echo(f"FAILED {error}", err=True)
+    if report.clean:
+        left, errors = find(session.client("iam"), run)
+        if errors or any(candidate.ours for candidate in left):
+            for error in errors:
+                typer.echo(f"FAILED to check: {error}", err=True)
+            for candidate in left:
+                if candidate.ours:
+                    typer.echo(f"still there: {candidate.arn}", err=True)
+            return False
+        count = len(report.removed)
+        typer.echo(f"clean: {count} polic{'y' if count == 1 else 'ies'} removed, none left (checked)")
+        return True
+    if report.unverified:
+        typer.echo("not checked gone: " + ", ".join(report.unverified), err=True)
+    return False

@@ -14,6 +14,7 @@ from chaos.errors import ConfigError
 __all__ = ["app"]
 
 app = typer.Typer()
+INJECTORS = ("hook", "gateway", "iam")
 
 
 @app.command("run")
@@ -35,11 +36,16 @@ def run(
 ) -> None:
     """Run FILE: start the application, drive it through the outage, check it degraded gracefully.
 
-    Exit 0 graceful; 1 not graceful; 2 invalid input; 3 refused or aborted (rolled back); 4 rollback incomplete.
+    Exit 0 graceful; 1 not graceful; 2 invalid input; 3 refused or aborted (rolled back); 4 rollback incomplete;
+    5 unverified (an IAM run without a probe: nothing proved the denial).
     """
+    from chaos.journal import JournalBusy
     from chaos.runner import Runner
     from chaos.verify.progress import for_terminal
 
+    if injector is not None and injector not in INJECTORS:
+        typer.echo(f"--injector: {injector!r} is not one of {', '.join(INJECTORS)}", err=True)
+        raise typer.Exit(exits.INVALID)
     experiment = load_or_exit(file)
     progress = for_terminal()
     try:
@@ -51,6 +57,10 @@ def run(
         progress.close()
         typer.echo(str(exc), err=True)
         raise typer.Exit(exits.INVALID) from None
+    except JournalBusy as exc:
+        progress.close()
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.REFUSED) from None
     progress.close()
     typer.echo("")
     width = max((len(check.name) for check in result.checks), default=10)

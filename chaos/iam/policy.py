@@ -23,6 +23,7 @@ from chaos.iam.actions import iam_action, iam_prefix
 __all__ = [
     "IAM_UNSUPPORTED",
     "NAME_PREFIX",
+    "SID_PREFIX",
     "TAG_EXPERIMENT",
     "TAG_EXPIRES",
     "TAG_RUN",
@@ -35,6 +36,8 @@ NAME_PREFIX = "chaos-outage-"
 TAG_RUN = "chaos-outage:run"
 TAG_EXPERIMENT = "chaos-outage:experiment"
 TAG_EXPIRES = "chaos-outage:expires"
+#: Every statement the tool writes has a Sid starting with this (part of the signature of its policies).
+SID_PREFIX = "ChaosFault"
 #: Fault kinds that deny policies cannot reproduce.
 IAM_UNSUPPORTED = frozenset({FaultKind.LATENCY, FaultKind.TIMEOUT, FaultKind.LOST_RESPONSE})
 
@@ -84,7 +87,7 @@ def _s3_resources(fault: Fault, buckets: Sequence[str]) -> list[str]:
 
 
 def _sid(index: int, part: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]", "", f"ChaosFault{index}{part.title()}")
+    return re.sub(r"[^A-Za-z0-9]", "", f"{SID_PREFIX}{index}{part.title()}")
 
 
 def fault_policies(

@@ -29,14 +29,13 @@ from werkzeug.serving import make_server
 
 from chaos.engine.call import Call
 from chaos.engine.decision import Action, Decision
-from chaos.engine.engine import Engine
 from chaos.engine.fault import Fault
 from chaos.engine.render import render_error
 from chaos.errors import ConfigError
+from chaos.injectors.base import EngineInjector
 from chaos.injectors.control import ControlApi
-from chaos.injectors.hook import flatten
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ, warm_service_names
-from chaos.ledger import Ledger
+from chaos.model import Guardrails
 
 __all__ = ["GatewayInjector", "GatewayServer", "is_loopback"]
 
@@ -75,7 +74,7 @@ class _Dropped(ConnectionAbortedError):
     """Raised to end a request whose connection the gateway closed on purpose (no answer)."""
 
 
-class GatewayInjector:
+class GatewayInjector(EngineInjector):
     """Faults injected into requests that reach moto through the gateway."""
 
     name = "gateway"
@@ -89,32 +88,11 @@ class GatewayInjector:
         sleep: Callable[[float], None] = time.sleep,
         max_events: int = 10_000,
         hold: float = DEFAULT_HOLD,
+        guardrails: Guardrails | None = None,
     ) -> None:
-        self.engine = Engine(flatten(faults), seed=seed, now=now)
-        self.ledger = Ledger(max_events=max_events)
+        super().__init__(faults, seed=seed, now=now, max_events=max_events, guardrails=guardrails)
         self.hold = hold
         self._sleep = sleep
-        self._armed = False
-
-    @property
-    def faults(self) -> tuple[Fault, ...]:
-        """The faults armed now."""
-        return self.engine.faults
-
-    @property
-    def armed(self) -> bool:
-        """Whether the gateway injects (its faults' timeline has started)."""
-        return self._armed
-
-    def arm(self) -> None:
-        """Start the faults' timeline now."""
-        self.engine.arm()
-        self._armed = True
-
-    def disarm(self) -> None:
-        """Remove every fault; requests pass to moto untouched."""
-        self.engine.remove()
-        self._armed = False
 
     def decide(self, call: Call) -> Decision:
         """Decide for one call and record it."""

@@ -28,11 +28,11 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from chaos.engine.botodata import GLOBAL_REGION
 from chaos.engine.call import Call
 from chaos.engine.decision import PASS, Action, Decision
-from chaos.engine.engine import Engine
 from chaos.engine.fault import Fault
 from chaos.engine.render import render_error
 from chaos.injectors import timewarp
-from chaos.ledger import Ledger
+from chaos.injectors.base import EngineInjector, flatten
+from chaos.model import Guardrails
 
 __all__ = ["HookInjector", "flatten", "is_patched"]
 
@@ -40,17 +40,6 @@ _SCOPE_ATTR = "_chaos_scope"
 # The step of botocore's Endpoint that emits before-send and then sends (botocore.endpoint).
 _SEND_STEP = "_do_get_response"
 _DEFAULT_READ_TIMEOUT = 60.0
-
-
-def flatten(faults: Iterable[Fault | Iterable[Fault]]) -> tuple[Fault, ...]:
-    """Faults given one by one or in lists, as one tuple."""
-    flat: list[Fault] = []
-    for item in faults:
-        if isinstance(item, Fault):
-            flat.append(item)
-        else:
-            flat.extend(flatten(item))
-    return tuple(flat)
 
 
 class _Dispatch:
@@ -207,54 +196,36 @@ def _read_timeout(context: dict[str, Any]) -> float:
     return float(timeout) if timeout is not None else _DEFAULT_READ_TIMEOUT
 
 
-class HookInjector:
+class HookInjector(EngineInjector):
     """Faults injected into every botocore client of this process (or of one session).
 
-    A context manager: arms on enter, disarms on exit (also when the body raised). Nests: the
-    innermost injection decides first; every armed injection records the calls it covers.
+    A context manager: arms on enter (through the guardrail gate: the project's ``[tool.chaos]``
+    applies here too), disarms on exit (also when the body raised). Nests: the innermost injection
+    decides first; every armed injection records the calls it covers.
     """
 
     name = "hook"
 
     def __init__(
         self,
-        faults: Iterable[Fault | Iterable[Fault]],
+        faults: Iterable[Fault | Iterable[Fault]] = (),
         *,
         session: Any = None,
         seed: int | None = None,
         now: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = timewarp.sleep,
         max_events: int = 10_000,
+        guardrails: Guardrails | None = None,
     ) -> None:
-        self.faults = flatten(faults)
-        self.engine = Engine(self.faults, seed=seed, now=now)
-        self.ledger = Ledger(max_events=max_events)
+        super().__init__(faults, seed=seed, now=now, max_events=max_events, guardrails=guardrails)
         self.scope: object | None = None if session is None else _session_scope(session)
         self._sleep = sleep
-        self._armed = False
 
-    @property
-    def armed(self) -> bool:
-        """Whether this injection is active now."""
-        return self._armed
-
-    @property
-    def seed(self) -> int:
-        """The seed of probability sampling (given, or drawn at random and recorded here)."""
-        return self.engine.seed
-
-    def arm(self) -> None:
-        """Start injecting; the fault timeline starts now."""
-        if self._armed:
-            return
-        self.engine.arm()
+    def _start(self) -> None:
         _DISPATCH.add(self)
-        self._armed = True
 
-    def disarm(self) -> None:
-        """Stop injecting; when no injection is left, botocore is restored."""
+    def _stop(self) -> None:
         _DISPATCH.remove(self)
-        self._armed = False
 
     def __enter__(self) -> HookInjector:
         self.arm()

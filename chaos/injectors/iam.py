@@ -1,118 +1,85 @@
 """Outages on real AWS: self-expiring deny policies attached to the application's principals.
 
-Arming checks the account against the allow-list (required) and refuses protected principals
-(patterns, and always the caller's own); then, for each fault, writes the intent to the journal,
-creates a managed policy (name prefix and tags by which a sweep finds it) and attaches it to each
-target, and waits until the denial is in effect. Disarming detaches and deletes every policy it
-created and checks that none is left. :func:`sweep` removes what a crashed run left, found by name
-prefix and tag, without a journal. The tool never modifies a policy it did not create.
+Arming (through the guardrail gate) checks the account against the allow-list (required), refuses
+protected principals and any target that includes the caller; then, for each fault, writes the
+intent to the journal (the policy's ARN before it exists), creates a managed policy carrying the
+tool's signature, attaches it to each target (each attachment journalled first), and waits until
+the denial is in effect. If anything fails on the way, what was created is removed before the error
+surfaces. Disarming removes exactly the policies this run created, checks that each is gone, and
+says what it could not check. :func:`sweep` finds a crashed run's policies by their signature.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
 import json
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from chaos.engine.fault import Fault
-from chaos.errors import ConfigError, InjectionError
-from chaos.iam.policy import NAME_PREFIX, TAG_RUN, PlannedPolicy, fault_policies
+from chaos.errors import InjectionError
+from chaos.gate import admit_account
+from chaos.guardrails import Limits
+from chaos.iam.ownership import Candidate, IamStepError, Removal, call, find, remove
+from chaos.iam.policy import PlannedPolicy, fault_policies
+from chaos.iam.principals import Target, caller_of, resolve_targets
+from chaos.injectors.base import Injector
 from chaos.ledger import Ledger
 from chaos.model import Guardrails, IamSettings
 
-__all__ = ["IamInjector", "Target", "sweep"]
+__all__ = ["IamInjector", "Target", "ours", "sweep"]
 
 JournalHook = Callable[..., None]
 
 
-@dataclass(frozen=True)
-class Target:
-    """A principal the injector denies."""
-
-    kind: str
-    """role, user or group."""
-    name: str
-    arn: str
-
-
-def _principal_of(caller_arn: str) -> str:
-    """The IAM principal behind a caller ARN (an assumed-role session is its role)."""
-    if ":assumed-role/" in caller_arn:
-        account = caller_arn.split(":")[4]
-        role = caller_arn.split(":assumed-role/", 1)[1].split("/", 1)[0]
-        return f"arn:aws:iam::{account}:role/{role}"
-    return caller_arn
-
-
-def _tags(iam: Any, arn: str) -> dict[str, str]:
-    try:
-        tags = iam.list_policy_tags(PolicyArn=arn).get("Tags", [])
-    except Exception:
-        return {}
-    return {tag["Key"]: tag["Value"] for tag in tags}
-
-
-def _delete(iam: Any, arn: str) -> None:
-    entities = iam.list_entities_for_policy(PolicyArn=arn)
-    for role in entities.get("PolicyRoles", []):
-        iam.detach_role_policy(RoleName=role["RoleName"], PolicyArn=arn)
-    for user in entities.get("PolicyUsers", []):
-        iam.detach_user_policy(UserName=user["UserName"], PolicyArn=arn)
-    for group in entities.get("PolicyGroups", []):
-        iam.detach_group_policy(GroupName=group["GroupName"], PolicyArn=arn)
-    for version in iam.list_policy_versions(PolicyArn=arn).get("Versions", []):
-        if not version["IsDefaultVersion"]:
-            iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
-    iam.delete_policy(PolicyArn=arn)
+def sweep(
+    session: Any,
+    run_id: str | None = None,
+    arns: Sequence[str] = (),
+    journal: JournalHook | None = None,
+) -> Removal:
+    """Remove every policy a run of this tool left (or one run's, or these ARNs), checked by signature."""
+    iam = session.client("iam")
+    report = Removal()
+    candidates, errors = find(iam, run_id)
+    report.errors += errors
+    report.not_ours += [candidate for candidate in candidates if not candidate.ours]
+    mine = [candidate.arn for candidate in candidates if candidate.ours]
+    report.merge(remove(iam, [*arns, *mine], run_id=run_id, journal=journal))
+    return report
 
 
 def ours(iam: Any, run_id: str | None = None) -> list[str]:
-    """ARNs of the policies this tool created (name prefix and run tag), for one run or for all."""
-    found = []
-    for page in iam.get_paginator("list_policies").paginate(Scope="Local"):
-        for policy in page["Policies"]:
-            if not policy["PolicyName"].startswith(NAME_PREFIX):
-                continue
-            tags = _tags(iam, policy["Arn"])
-            if TAG_RUN in tags and (run_id is None or tags[TAG_RUN] == run_id):
-                found.append(policy["Arn"])
-    return found
+    """ARNs of the policies carrying the tool's signature (one run's when given)."""
+    candidates, errors = find(iam, run_id)
+    if errors:
+        raise InjectionError("; ".join(str(error) for error in errors))
+    return [candidate.arn for candidate in candidates if candidate.ours]
 
 
-def sweep(session: Any, run_id: str | None = None, journal: JournalHook | None = None) -> list[str]:
-    """Remove every policy a run of this tool left (or one run's): detached everywhere, then deleted."""
-    iam = session.client("iam")
-    removed = []
-    for arn in ours(iam, run_id):
-        if journal is not None:
-            journal("iam_sweep", policy=arn)
-        _delete(iam, arn)
-        removed.append(arn)
-    return removed
+def not_ours(iam: Any) -> list[Candidate]:
+    """Policies with the tool's name prefix but not its signature: never touched."""
+    return [candidate for candidate in find(iam)[0] if not candidate.ours]
 
 
-class IamInjector:
+class IamInjector(Injector):
     """Faults rendered as deny policies on the experiment's target principals."""
 
     name = "iam"
 
     def __init__(
         self,
-        faults: Sequence[Fault],
+        faults: Iterable[Fault] = (),
         *,
         settings: IamSettings,
-        guardrails: Guardrails,
         experiment: str,
         session: Any,
         duration: float,
+        guardrails: Guardrails | None = None,
         run_id: str | None = None,
         journal: JournalHook | None = None,
         probe: Callable[[], bool] | None = None,
@@ -120,9 +87,8 @@ class IamInjector:
         region_conditions: bool = True,
         probe_session: Any = None,
     ) -> None:
-        self.faults = tuple(faults)
+        super().__init__(faults, guardrails=guardrails)
         self.settings = settings
-        self.guardrails = guardrails
         self.experiment = experiment
         self.session = session
         self.duration = duration
@@ -134,60 +100,48 @@ class IamInjector:
         self.probe_session = probe_session
         self.ledger = Ledger()  # IAM sees no calls: denials happen inside AWS
         self.created: list[tuple[PlannedPolicy, str]] = []
+        """(policy, ARN) of every policy this run set out to create, recorded before the create."""
         self.targets: list[Target] = []
+        self.in_effect_after: float | None = None
+        """Seconds from the first attachment until the probe saw the denial (None without a probe)."""
+        self.removal: Removal | None = None
+        self._armed_faults: tuple[Fault, ...] = ()
         self._armed = False
-        self.rollback_complete: bool | None = None
+
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        return self._armed_faults if self._armed else self._pending
 
     @property
     def armed(self) -> bool:
         return self._armed
 
-    def _check_account(self) -> tuple[str, str]:
-        identity = self.session.client("sts").get_caller_identity()
-        account, caller = identity["Account"], identity["Arn"]
-        allowed = self.guardrails.accounts
-        if not allowed:
-            raise ConfigError(
-                f"the iam injector needs an account allow-list: set guardrails.accounts (this is account {account})"
-            )
-        if account not in allowed:
-            raise ConfigError(f"account {account} is not in guardrails.accounts ({', '.join(allowed)}): refused")
-        return account, _principal_of(caller)
+    @property
+    def rollback_complete(self) -> bool | None:
+        """Whether the last disarm checked every policy gone (None before any disarm)."""
+        return None if self.removal is None else self.removal.clean
 
-    def _resolve_targets(self, account: str, caller: str) -> list[Target]:
-        iam = self.session.client("iam")
-        protected = [*self.guardrails.protected_principals, caller]
-        targets = []
-        for spec in self.settings.targets:
-            kind = "role" if spec.role else "user" if spec.user else "group"
-            name = str(spec.role or spec.user or spec.group)
-            arn = f"arn:aws:iam::{account}:{kind}/{name}"
-            if any(fnmatch.fnmatchcase(arn, pattern) for pattern in protected):
-                raise ConfigError(
-                    f"{arn} is a protected principal (guardrails.protected_principals, or the caller): refused"
-                )
-            try:
-                getattr(iam, f"get_{kind}")(**{f"{kind.title()}Name": name})
-            except iam.exceptions.NoSuchEntityException:
-                raise ConfigError(f"iam.targets: {kind} {name!r} does not exist in account {account}") from None
-            targets.append(Target(kind, name, arn))
-        return targets
-
-    def _bucket_regions(self) -> dict[str, str]:
-        if not any(fault.service == ("s3",) and not fault.buckets for fault in self.faults):
+    def _bucket_regions(self, faults: Sequence[Fault]) -> dict[str, str]:
+        if not any(fault.service == ("s3",) and not fault.buckets for fault in faults):
             return {}
         s3 = self.session.client("s3")
         regions = {}
-        for bucket in s3.list_buckets().get("Buckets", []):
-            location = s3.get_bucket_location(Bucket=bucket["Name"]).get("LocationConstraint")
-            regions[bucket["Name"]] = location or "us-east-1"
+        for bucket in call("s3:ListAllMyBuckets", "the account", s3.list_buckets).get("Buckets", []):
+            name = bucket["Name"]
+            location = call("s3:GetBucketLocation", name, s3.get_bucket_location, Bucket=name)
+            regions[name] = location.get("LocationConstraint") or "us-east-1"
         return regions
 
-    def plan(self, start: datetime | None = None, bucket_regions: dict[str, str] | None = None) -> list[PlannedPolicy]:
+    def plan(
+        self,
+        start: datetime | None = None,
+        bucket_regions: dict[str, str] | None = None,
+        faults: Sequence[Fault] | None = None,
+    ) -> list[PlannedPolicy]:
         """The policies this injector would create, without touching AWS."""
         begin = start or datetime.now(timezone.utc)
         return fault_policies(
-            self.faults,
+            self.faults if faults is None else faults,
             run_id=self.run_id,
             experiment=self.experiment,
             start=begin,
@@ -197,36 +151,64 @@ class IamInjector:
             region_conditions=self.region_conditions,
         )
 
-    def arm(self) -> None:
-        """Check the guardrails, create and attach the policies, wait until they are in effect."""
-        account, caller = self._check_account()
-        self.targets = self._resolve_targets(account, caller)
-        bucket_regions = self._bucket_regions()
-        planned = self.plan(bucket_regions=bucket_regions)
-        if self.probe is None and self.probe_session is not None:
-            self.probe = self._s3_probe(bucket_regions)
-        iam = self.session.client("iam")
-        self._armed = True
-        self.journal("iam_run", run_id=self.run_id, targets=[target.arn for target in self.targets])
-        for policy in planned:
-            self.journal("iam_create", policy=policy.name, document=policy.document, tags=policy.tags)
-            created = iam.create_policy(
-                PolicyName=policy.name,
-                PolicyDocument=_json(policy.document),
-                Description=policy.description,
-                Tags=[{"Key": key, "Value": value} for key, value in policy.tags.items()],
-            )["Policy"]["Arn"]
-            self.created.append((policy, created))
-            for target in self.targets:
-                self.journal("iam_attach", policy=created, target=target.arn)
-                getattr(iam, f"attach_{target.kind}_policy")(
-                    **{f"{target.kind.title()}Name": target.name, "PolicyArn": created}
+    def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
+        if self._armed or self.created:
+            raise InjectionError(f"run {self.run_id} is armed already: one set of deny policies per run")
+        try:
+            caller = caller_of(self.session)
+            admit_account(caller.account, limits)
+            iam = self.session.client("iam")
+            self.targets = resolve_targets(iam, self.settings.targets, caller, limits)
+            bucket_regions = self._bucket_regions(faults)
+            planned = self.plan(bucket_regions=bucket_regions, faults=faults)
+            if self.probe is None and self.probe_session is not None:
+                self.probe = self._s3_probe(faults, bucket_regions)
+        except IamStepError as error:
+            raise InjectionError(f"cannot arm: {error}") from None
+        self._armed_faults, self._armed = faults, True
+        self.journal("iam_run", run_id=self.run_id, account=caller.account, targets=[t.arn for t in self.targets])
+        try:
+            for policy in planned:
+                arn = f"arn:aws:iam::{caller.account}:policy/{policy.name}"
+                self.journal("iam_create", policy=policy.name, arn=arn, document=policy.document, tags=policy.tags)
+                self.created.append((policy, arn))
+                call(
+                    "iam:CreatePolicy",
+                    arn,
+                    iam.create_policy,
+                    PolicyName=policy.name,
+                    PolicyDocument=json.dumps(policy.document),
+                    Description=policy.description,
+                    Tags=[{"Key": key, "Value": value} for key, value in policy.tags.items()],
                 )
-        self._wait_for_effect()
+                for target in self.targets:
+                    self.journal("iam_attach", policy=arn, target=target.arn)
+                    call(
+                        f"iam:Attach{target.kind.title()}Policy",
+                        target.arn,
+                        getattr(iam, f"attach_{target.kind}_policy"),
+                        **{f"{target.kind.title()}Name": target.name, "PolicyArn": arn},
+                    )
+            self.in_effect_after = self._wait_for_effect()
+        except BaseException as exc:
+            self._undo_after_failure(exc)
+            raise
+        return [policy.fault_index for policy in planned]
 
-    def _s3_probe(self, bucket_regions: dict[str, str]) -> Callable[[], bool] | None:
+    def _undo_after_failure(self, exc: BaseException) -> None:
+        """Remove whatever this arm created before it failed; an incomplete removal is named."""
+        self.journal("iam_arm_failed", error=f"{type(exc).__name__}: {exc}")
+        self.disarm(raise_incomplete=False)
+        if self.removal is not None and not self.removal.clean:
+            raise InjectionError(
+                f"arming failed ({exc}), and removing what it had created is incomplete: {_summary(self.removal)}"
+            ) from exc
+        if isinstance(exc, IamStepError):
+            raise InjectionError(f"arming failed: {exc}; everything it had created is removed") from None
+
+    def _s3_probe(self, faults: Sequence[Fault], bucket_regions: dict[str, str]) -> Callable[[], bool] | None:
         """A call with the target's credentials that the first S3 fault must deny: True once it is denied."""
-        for fault in self.faults:
+        for fault in faults:
             if fault.service != ("s3",):
                 continue
             candidates = list(fault.buckets) or sorted(
@@ -240,37 +222,61 @@ class IamInjector:
             return _denied_probe(self.probe_session.client("s3", region_name=region), bucket)
         return None
 
-    def _wait_for_effect(self) -> None:
+    def _wait_for_effect(self) -> float | None:
+        """Seconds until the probe saw the denial; None when there is no probe (the bound is waited out)."""
         bound = self.settings.propagation
         if self.probe is None:
-            self.journal("iam_wait", seconds=bound, how="the documented propagation bound")
+            self.journal("iam_wait", seconds=bound, how="the documented propagation bound; nothing verifies it")
             self.sleep(bound)
-            return
-        retrying = Retrying(
-            stop=stop_after_delay(bound),
-            wait=wait_fixed(1),
-            retry=retry_if_result(lambda in_effect: not in_effect),
-            sleep=self.sleep,
-            retry_error_callback=lambda state: False,
-        )
-        if not retrying(self.probe):
+            return None
+        started = time.monotonic()
+        if not poll(self.probe, True, bound, self.sleep):
             raise InjectionError(f"the denial was not in effect {bound:g}s after the policies were attached")
-        self.journal("iam_in_effect")
+        seconds = round(time.monotonic() - started, 3)
+        self.journal("iam_in_effect", after=seconds)
+        return seconds
 
-    def disarm(self) -> None:
-        """Detach and delete every policy this run created; check that none is left."""
+    def remove(self, ids: Iterable[int] | None = None) -> list[int]:
+        """Remove the policies of these faults (all when None); the fault indexes removed."""
+        wanted = None if ids is None else set(ids)
+        chosen = [(policy, arn) for policy, arn in self.created if wanted is None or policy.fault_index in wanted]
+        report = remove(
+            self.session.client("iam"), [arn for _, arn in chosen], run_id=self.run_id, journal=self.journal
+        )
+        gone = set(report.removed)
+        self.created = [(policy, arn) for policy, arn in self.created if arn not in gone]
+        return [policy.fault_index for policy, arn in chosen if arn in gone]
+
+    def disarm(self, raise_incomplete: bool = True) -> None:
+        """Remove exactly the policies this run created and check each is gone; an incomplete removal raises."""
         iam = self.session.client("iam")
-        for _, arn in self.created:
-            self.journal("iam_remove", policy=arn)
-            with contextlib.suppress(iam.exceptions.NoSuchEntityException):  # already gone: a sweep ran
-                _delete(iam, arn)
-        left = ours(iam, self.run_id)
-        self.rollback_complete = not left
-        self.journal("iam_removed", left=left)
-        self.created = []
+        report = remove(iam, [arn for _, arn in self.created], run_id=self.run_id, journal=self.journal)
+        self.removal = report
+        self.journal("iam_removed", **report.to_dict())
+        gone = set(report.removed)
+        self.created = [(policy, arn) for policy, arn in self.created if arn not in gone]
         self._armed = False
-        if left:
-            raise InjectionError(f"policies of run {self.run_id} are still there: {', '.join(left)}")
+        if raise_incomplete and not report.clean:
+            raise InjectionError(f"the deny policies of run {self.run_id} are not all removed: {_summary(report)}")
+
+
+def poll(probe: Callable[[], bool], wanted: bool, bound: float, sleep: Callable[[float], None]) -> bool:
+    """Poll ``probe`` once a second until it returns ``wanted``, at most ``bound`` seconds; whether it did."""
+    retrying = Retrying(
+        stop=stop_after_delay(bound),
+        wait=wait_fixed(1),
+        retry=retry_if_result(lambda seen: seen is not wanted),
+        sleep=sleep,
+        retry_error_callback=lambda state: not wanted,
+    )
+    return bool(retrying(probe)) is wanted
+
+
+def _summary(report: Removal) -> str:
+    parts = [str(error) for error in report.errors]
+    if report.unverified:
+        parts.append("not checked gone: " + ", ".join(report.unverified))
+    return "; ".join(parts) or "nothing"
 
 
 def _denied_probe(client: Any, bucket: str) -> Callable[[], bool]:
@@ -284,7 +290,3 @@ def _denied_probe(client: Any, bucket: str) -> Callable[[], bool]:
         return False
 
     return probe
-
-
-def _json(document: dict[str, Any]) -> str:
-    return json.dumps(document)

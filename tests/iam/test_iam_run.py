@@ -51,7 +51,9 @@ def test_a_run_attaches_then_removes_the_policies(
     iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
 ) -> None:
     result, journal = _run(iam_world, tmp_path, EXPERIMENT)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 5, result.stdout + result.stderr  # no probe: nothing proved the denial
+    assert journal["status"] == "unverified"
+    assert "nothing verified that the denial was in effect" in journal["reason"]
     events = [event["event"] for event in journal["timeline"]]
     assert events.index("inject") < events.index("iam_create") < events.index("iam_attach") < events.index("iam_remove")
     attached = [event["target"] for event in journal["timeline"] if event["event"] == "iam_attach"]
@@ -67,7 +69,7 @@ def test_an_account_outside_the_allow_list_is_refused(
         iam_world, tmp_path, EXPERIMENT.replace(f'accounts: ["{ACCOUNT}"]', 'accounts: ["210987654321"]')
     )
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "account 123456789012 is not in guardrails.accounts" in journal["reason"]
+    assert "accounts: account 123456789012 is not in the allow-list (210987654321)" in journal["reason"]
     assert journal["rollback"]["complete"] is True
     assert not any(event["event"] == "iam_create" for event in journal["timeline"])
     assert ours(admin.client("iam")) == []

@@ -1,0 +1,280 @@
+"""Finishing a run that died: everything its journal says it left behind, removed and checked.
+
+``outage rollback`` reads journals whose status is ``running`` and whose runner is gone (its lock
+on the journal is free), and undoes each resource the journal recorded ahead: the application's
+process group (signalled only if the process is the very one the run started: same pid, start time
+and boot, and the run's marker in its environment), the run's temporary files (only the tool's own
+names in the temporary directory), the run's deny policies (only those carrying the tool's
+signature for that run), the run's faults in a shared gateway. The journal is then marked rolled
+back with every step; a second rollback finds nothing left.
+
+A journal is untrusted input: nothing it names is touched unless it checks out as the run's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import stat
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from chaos.apps import RUN_MARKER
+from chaos.errors import ConfigError
+from chaos.journal import Journal, JournalBusy, ProcessIdentity, held_by_a_live_run
+
+__all__ = ["Recovery", "Step", "crashed_journals", "recover"]
+
+_APP_LOG = re.compile(r"^chaos-app-[0-9a-f]{16}\.log$")
+_MAX_JOURNAL = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing rollback did or checked."""
+
+    what: str
+    ok: bool
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"step": self.what, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Recovery:
+    """What rollback did for one journal."""
+
+    journal: Path
+    status_before: str
+    steps: list[Step] = field(default_factory=list)
+    nothing_to_do: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Whether every step was carried out and checked."""
+        return all(step.ok for step in self.steps)
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A journal given to rollback: a regular JSON file of a sane size, or a ConfigError saying why not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ConfigError(f"{path}:1:1: cannot open the journal: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"{path}:1:1: not a regular file (a journal is a JSON file written by outage run)")
+        if info.st_size > _MAX_JOURNAL:
+            raise ConfigError(f"{path}:1:1: {info.st_size} bytes is too large for a journal")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(_MAX_JOURNAL + 1)
+    finally:
+        os.close(fd)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
+        raise ConfigError(f"{path}:{line}:{column}: not a journal: invalid JSON ({exc})") from None
+    if not isinstance(data, dict) or "status" not in data:
+        raise ConfigError(f"{path}:1:1: not a journal: no 'status' (a journal is written by outage run)")
+    return data
+
+
+def crashed_journals(directory: Path) -> list[Path]:
+    """Journals under ``directory`` whose status is ``running`` and whose runner is gone."""
+    found: list[Path] = []
+    if not directory.is_dir():
+        return found
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = load(path)
+        except ConfigError:
+            continue
+        if data.get("status") == "running" and held_by_a_live_run(path) is None:
+            found.append(path)
+    return found
+
+
+def _stop_process(resource: dict[str, Any], sleep: Callable[[float], None]) -> Step:
+    try:
+        identity = ProcessIdentity(
+            int(resource["pid"]),
+            int(resource["pgid"]) if resource.get("pgid") is not None else None,
+            int(resource["start_ticks"]) if resource.get("start_ticks") is not None else None,
+            str(resource["boot_id"]) if resource.get("boot_id") is not None else None,
+        )
+        marker = str(resource["marker"])
+        timeout = min(float(resource.get("stop_timeout", 10.0)), 60.0)
+    except (KeyError, TypeError, ValueError):
+        return Step("stop application", False, f"the journal's process record is malformed: {resource!r}"[:300])
+    what = f"stop application (pid {identity.pid})"
+    if identity.pid <= 1 or not identity.alive():
+        return Step(what, True, "already gone")
+    if not _carries(identity.pid, marker):
+        return Step(what, True, "that pid is now another process (no run marker): left alone")
+    group = identity.pgid if identity.pgid == identity.pid else None  # the application leads its own group
+    _signal(identity.pid, group, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while identity.alive() and time.monotonic() < deadline:
+        sleep(0.05)
+    if identity.alive():
+        _signal(identity.pid, group, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while identity.alive() and time.monotonic() < deadline:
+            sleep(0.05)
+    if group is not None:
+        _signal(identity.pid, group, signal.SIGKILL)  # whatever the application left in its group
+    if identity.alive():
+        return Step(what, False, "still running after SIGKILL")
+    return Step(what, True, "stopped (SIGTERM, SIGKILL after its stop timeout)")
+
+
+def _signal(pid: int, group: int | None, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group is not None:
+            os.killpg(group, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def _carries(pid: int, marker: str) -> bool:
+    """Whether process ``pid`` has the run's marker in its environment (Linux /proc)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    return f"{RUN_MARKER}={marker}".encode() in environ.split(b"\0")
+
+
+def _delete_file(resource: dict[str, Any]) -> Step:
+    raw = resource.get("path")
+    if not isinstance(raw, str):
+        return Step("delete temporary file", False, f"malformed record {resource!r}"[:300])
+    path = Path(raw)
+    if path.parent != Path(tempfile.gettempdir()) or not _APP_LOG.match(path.name):
+        return Step(f"delete {raw}", True, "not one of the tool's temporary files: left alone")
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_symlink() or not path.is_file():
+            return Step(f"delete {raw}", True, "not a regular file: left alone")
+        path.unlink()
+    return Step(f"delete {raw}", not path.exists(), "deleted" if not path.exists() else "still there")
+
+
+def _remove_policies(resources: list[dict[str, Any]], session_factory: Callable[[], Any]) -> list[Step]:
+    from chaos.iam.ownership import RUN_ID_PATTERN, remove  # noqa: PLC0415 - boto3: only with policies
+
+    by_run: dict[str, list[str]] = {}
+    for resource in resources:
+        run_id, arn = str(resource.get("run_id", "")), str(resource.get("arn", ""))
+        if RUN_ID_PATTERN.match(run_id) and arn.startswith("arn:aws"):
+            by_run.setdefault(run_id, []).append(arn)
+    steps = []
+    for run_id, arns in by_run.items():
+        report = remove(session_factory().client("iam"), arns, run_id=run_id)
+        for arn in report.removed:
+            steps.append(Step(f"remove {arn}", True, "removed and checked gone"))
+        for candidate in report.not_ours:
+            steps.append(Step(f"leave {candidate.arn}", True, f"not ours, left alone: {candidate.why_not}"))
+        for error in report.errors:
+            steps.append(Step(f"remove policy of run {run_id}", False, str(error)))
+    return steps
+
+
+def _remove_gateway_faults(resource: dict[str, Any]) -> Step:
+    endpoint, ids, token = resource.get("endpoint"), resource.get("ids"), resource.get("token")
+    if not isinstance(endpoint, str) or not re.match(r"^https?://", endpoint) or not isinstance(ids, list):
+        return Step("remove gateway faults", False, f"malformed record {resource!r}"[:300])
+    missing = []
+    for ident in ids:
+        request = urllib.request.Request(f"{endpoint.rstrip('/')}/_chaos/faults/{int(ident)}", method="DELETE")
+        if isinstance(token, str) and token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:  # 404: gone already (expired, or the gateway restarted)
+                missing.append(f"{ident} ({exc.code})")
+        except OSError as exc:
+            return Step(f"remove faults {ids} from {endpoint}", False, f"cannot reach the gateway: {exc}")
+    return Step(f"remove faults {ids} from {endpoint}", not missing, "; ".join(missing) or "removed or gone")
+
+
+def recover(
+    path: Path,
+    *,
+    session_factory: Callable[[], Any] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Recovery:
+    """Undo what the crashed run of journal ``path`` left, check it, and mark the journal rolled back.
+
+    Raises ConfigError for a path that is not a journal, JournalBusy while the run is alive.
+    """
+    data = load(path)
+    status = str(data.get("status"))
+    if status != "running":
+        return Recovery(path, status, nothing_to_do=True)
+    try:
+        journal = Journal.resume(path, data)
+    except JournalBusy:
+        holder = held_by_a_live_run(path)
+        raise JournalBusy(
+            f"{path}: the run (pid {holder}) is still going; stop it (Ctrl-C or SIGTERM) and it rolls back by itself"
+        ) from None
+    try:
+        data = load(path)  # as it is now that we hold it
+        if data.get("status") != "running":
+            return Recovery(path, str(data.get("status")), nothing_to_do=True)
+        result = Recovery(path, status)
+        resources = [item for item in data.get("resources", []) if isinstance(item, dict)]
+        for resource in resources:
+            kind = resource.get("kind")
+            if kind == "process":
+                result.steps.append(_stop_process(resource, sleep))
+            elif kind == "file":
+                result.steps.append(_delete_file(resource))
+            elif kind == "gateway_faults":
+                result.steps.append(_remove_gateway_faults(resource))
+        policies = [item for item in resources if item.get("kind") == "iam_policy"]
+        if policies:
+            if session_factory is None:
+                import boto3  # noqa: PLC0415 - only a run that armed deny policies needs AWS
+
+                session_factory = boto3.Session
+            result.steps += _remove_policies(policies, session_factory)
+        _mark(journal, data, result)
+        return result
+    finally:
+        journal.release()
+
+
+def _mark(journal: Journal, data: dict[str, Any], result: Recovery) -> None:
+    """Rewrite the journal: rolled back after a crash, with every step."""
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    data["status"] = "aborted"
+    data["reason"] = "rolled back after a crash" + ("" if result.complete else " (incomplete: see rollback.steps)")
+    data["ended_at"] = data.get("ended_at") or now
+    data["rollback"] = {
+        "complete": result.complete,
+        "after_crash": True,
+        "steps": [step.to_dict() for step in result.steps],
+    }
+    timeline = data.get("timeline")
+    if isinstance(timeline, list):
+        timeline.append({"event": "rollback", "at": now, "complete": result.complete, "after_crash": True})
+    journal.data = data
+    journal.write()
+    for stale in journal.path.parent.glob(f".{journal.path.name}.*.tmp"):  # a write the crash interrupted
+        stale.unlink(missing_ok=True)
