@@ -21,6 +21,7 @@ from chaos.controller import ChaosController
 from chaos.engine import botodata
 from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
+from chaos.gate import Refused
 from chaos.loading import load_experiment
 from chaos.model import Guardrails
 
@@ -167,8 +168,14 @@ def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
         seed=_seed(request.config, seed), compress_time=_compress(request.config, options.compress_time)
     )
     try:
+        refusal = None
         if faults:
-            controller.inject(*faults, session=options.session, guardrails=guardrails)
+            try:
+                controller.inject(*faults, session=options.session, guardrails=guardrails)
+            except Refused as exc:
+                refusal = str(exc)
+        if refusal is not None:
+            pytest.fail(f"@pytest.mark.chaos: {refusal}", pytrace=False)
         yield controller
     finally:
         controller.close()
