@@ -28,7 +28,7 @@ def serve(
     ] = None,
     token: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(envvar="OUTAGE_TOKEN", help="Bearer token every control call must send."),
+        typer.Option(envvar="OUTAGE_TOKEN", help="Bearer token every call to /_chaos/ and /moto-api/ must send."),
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling.")] = None,  # noqa: UP045
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
