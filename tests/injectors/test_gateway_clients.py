@@ -2,15 +2,18 @@
 
 A dropped PutObject used to leave its body on the connection, where the server read it as the next
 request: the log filled with ``414 Request-URI Too Long`` and ``400`` lines, and a body that was an
-HTTP request ran. The clients here are boto3, the AWS CLI and MinIO's Python client (no
-``amz-sdk-request`` header: its attempts are counted instead of numbered).
+HTTP request ran. The clients here are boto3, the AWS CLI, MinIO's Python client (no
+``amz-sdk-request`` header: its attempts are counted instead of numbered) and the AWS SDK for
+JavaScript v3 (installed by ``make test`` from ``js/package-lock.json``).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -151,4 +154,23 @@ def test_minio(gateway: Gateway, size: str) -> None:
             )
     writes = _writes(gateway)
     assert [e["operation"] for e in writes] == ["UploadPart" if size == "multipart" else "PutObject"] * 3
+    assert _stored(gateway) == []
+
+
+JS = Path(__file__).with_name("js")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_javascript_sdk_v3(gateway: Gateway, size: str) -> None:
+    if shutil.which("node") is None or not (JS / "node_modules" / "@aws-sdk" / "client-s3").is_dir():
+        pytest.skip("the JavaScript SDK is installed by `make test` (npm ci in tests/injectors/js)")
+    command = ["node", str(JS / "put.mjs"), gateway.url, "drops", "k", str(SIZES[size])]
+    if size == "multipart":
+        command.append("multipart")
+    env = {**os.environ, "NODE_NO_WARNINGS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, check=False)
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["ok"] is False, (outcome, result.stderr)
+    writes = _one_entry_per_attempt(gateway, attempts=2)
+    assert {e["operation"] for e in writes} == {"UploadPart" if size == "multipart" else "PutObject"}
     assert _stored(gateway) == []
