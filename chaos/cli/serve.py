@@ -28,22 +28,34 @@ def serve(
     ] = None,
     token: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(envvar="OUTAGE_TOKEN", help="Bearer token every control call must send."),
+        typer.Option(envvar="OUTAGE_TOKEN", help="Bearer token every call to /_chaos/ and /moto-api/ must send."),
     ] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling.")] = None,  # noqa: UP045
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve moto behind a fault middleware: point any SDK's AWS_ENDPOINT_URL at it. Ctrl-C stops it."""
+    from chaos.gate import Refused, admit
+    from chaos.guardrails import limits_for
     from chaos.injectors.gateway import GatewayInjector, GatewayServer
 
     armed: tuple[Fault, ...] = ()
+    own = None
     if faults is not None:
         experiment = load_or_exit(faults)
-        armed = experiment.faults
+        armed, own = experiment.faults, experiment.guardrails
         seed = seed if seed is not None else experiment.seed
+    try:
+        limits = limits_for(own, source=str(faults))  # kept for every fault the control API arms later
+        admit(armed, limits)  # before anything listens
+    except Refused as exc:
+        typer.echo(f"{exc}; nothing is listening", err=True)
+        raise typer.Exit(exits.REFUSED) from None
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.INVALID) from None
     injector = GatewayInjector(armed, seed=seed)
     try:
-        server = GatewayServer(injector, host=host, port=port, token=token, access_log=access_log)
+        server = GatewayServer(injector, host=host, port=port, token=token, access_log=access_log, limits=limits)
     except ConfigError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
@@ -51,7 +63,7 @@ def serve(
         typer.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
     stop = stop_on_signals()
-    injector.arm()
+    injector.arm(limits=limits)
     server.start()
     typer.echo(f"outage gateway: moto behind a fault middleware, listening on {server.url}")
     typer.echo(f"export AWS_ENDPOINT_URL={server.url}")

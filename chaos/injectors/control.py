@@ -1,29 +1,75 @@
 """The gateway's control API under ``/_chaos/``: faults, ledger, reset, health.
 
-Same JSON as experiment faults. Invalid input gives 400 naming the field; with a token set, every
-call needs ``Authorization: Bearer <token>`` (401 otherwise).
+Same JSON as experiment faults. Every refusal is a 4xx whose JSON names what was wrong:
+``{"error": "<field>: <why>", "field": "<field>"}`` (plus ``problems`` for invalid faults). Who
+may call it at all (token, Host, Origin, Content-Type) is decided before the body is read, by
+:mod:`chaos.injectors.admission`; this module sees only admitted calls and their bodies.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import re
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chaos.engine.engine import Engine
 from chaos.engine.fault import Fault
+from chaos.gate import Refused, admit
+from chaos.guardrails import Limits, limits_for
+from chaos.ledger import Ledger
 from chaos.loading import dotted, explain_validation
 
-if TYPE_CHECKING:
-    from chaos.injectors.gateway import GatewayInjector
-
-__all__ = ["ControlApi", "FaultList", "Response"]
+__all__ = [
+    "MAX_BODY",
+    "MAX_DEPTH",
+    "MAX_FAULTS",
+    "MAX_FAULTS_PER_REQUEST",
+    "MAX_NUMBER_DIGITS",
+    "ControlApi",
+    "Controlled",
+    "FaultList",
+    "Response",
+    "error",
+]
 
 Response = tuple[int, dict[str, Any]]
+#: The largest control request body; a larger Content-Length is refused (413) before it is read.
 MAX_BODY = 1024 * 1024
+#: Faults armed at once in one gateway; more is refused (400) with the cap named.
+MAX_FAULTS = 10_000
+#: Faults added by one POST or PUT.
+MAX_FAULTS_PER_REQUEST = 1_000
+#: JSON nesting deeper than this is refused: a fault is four levels deep.
+MAX_DEPTH = 32
+#: Digits in one JSON number (a probability or a duration needs a handful).
+MAX_NUMBER_DIGITS = 32
+_FAULT_ID = re.compile(r"[0-9]{1,18}")
+
+
+class Controlled(Protocol):
+    """What the control API needs of an injector: the gated way to arm and remove faults, its engine
+    (to list them) and its ledger."""
+
+    @property
+    def engine(self) -> Engine:
+        """The faults armed now, and the decisions they take."""
+
+    @property
+    def ledger(self) -> Ledger:
+        """Every call seen and every decision taken."""
+
+    def arm(
+        self, faults: Iterable[Fault] | None = None, *, limits: Limits | None = None, hold: float | None = None
+    ) -> list[int]:
+        """Arm faults through the guardrail gate (raises chaos.gate.Refused)."""
+
+    def remove(self, ids: Iterable[int] | None = None) -> list[int]:
+        """Remove faults by id (all when None)."""
 
 
 class FaultList(BaseModel):
@@ -34,34 +80,93 @@ class FaultList(BaseModel):
     faults: list[Fault] = Field(description="Faults, as in experiment files.")
 
 
+def error(status: int, field: str, message: str, **extra: Any) -> Response:
+    """A refusal: ``{"error": "<field>: <message>", "field": <field>}``."""
+    return status, {"error": f"{field}: {message}", "field": field, **extra}
+
+
 class _Invalid(Exception):
-    def __init__(self, message: str, problems: list[dict[str, str]] | None = None) -> None:
+    def __init__(self, field: str, message: str, problems: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
+        self.field = field
         self.problems = problems or []
 
 
-def _parse_faults(body: bytes) -> list[Fault]:
+def _number(text: str) -> NoReturn:
+    raise _Invalid("body", f"a JSON number of {len(text)} characters; numbers have at most {MAX_NUMBER_DIGITS}")
+
+
+def _int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        _number(text)
+    return int(text)
+
+
+def _float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        _number(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Invalid("body", f"the number {text} is too large to be a float")
+    return value
+
+
+def _constant(text: str) -> NoReturn:
+    raise _Invalid("body", f"{text} is not JSON (a number must be finite)")
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (iterative: deep input cannot overflow the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                break
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _load(body: bytes) -> Any:
     if len(body) > MAX_BODY:
-        raise _Invalid(f"body larger than {MAX_BODY} bytes")
+        raise _Invalid("body", f"larger than {MAX_BODY} bytes")
     try:
-        value = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise _Invalid(f"invalid JSON{where}: {exc}") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Invalid("body", f"not UTF-8: {exc}") from None
+    try:
+        value = json.loads(text or "null", parse_int=_int, parse_float=_float, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise _Invalid("body", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        too_deep = True  # deeper than the parser's own stack allows
+    else:
+        too_deep = _depth(value) > MAX_DEPTH
+    if too_deep:
+        raise _Invalid("body", f"JSON nested more than {MAX_DEPTH} levels deep; a fault needs four")
+    return value
+
+
+def _parse_faults(body: bytes, limit: int) -> list[Fault]:
+    value = _load(body)
     if isinstance(value, list):
         value = {"faults": value}
     elif isinstance(value, dict) and "faults" not in value:
         value = {"faults": [value]}
     if not isinstance(value, dict):
-        raise _Invalid('expected a fault, a list of faults, or {"faults": [...]}')
+        raise _Invalid("body", 'expected a fault, a list of faults, or {"faults": [...]}')
+    listed = value.get("faults")
+    if isinstance(listed, list) and len(listed) > limit:  # before validating them all
+        raise _Invalid("faults", f"{len(listed)} faults in one request; at most {limit} per request")
     try:
         return FaultList.model_validate(value).faults
     except ValidationError as exc:
         problems = [
             {"path": dotted(path), "message": message} for path, message in explain_validation(exc, value, FaultList)
         ]
-        first = problems[0] if problems else {"path": "", "message": str(exc)}
-        raise _Invalid(f"{first['path']}: {first['message']}", problems) from None
+        first = problems[0] if problems else {"path": "faults", "message": str(exc)}
+        raise _Invalid(first["path"] or "faults", first["message"], problems) from None
 
 
 def _seconds(value: float) -> float | None:
@@ -69,24 +174,27 @@ def _seconds(value: float) -> float | None:
 
 
 class ControlApi:
-    """Handles ``/_chaos/...`` requests for one gateway injector."""
+    """Handles ``/_chaos/...`` requests for one injector."""
 
-    def __init__(self, injector: GatewayInjector, reset_backend: Callable[[], None], token: str | None = None) -> None:
+    def __init__(
+        self,
+        injector: Controlled,
+        reset_backend: Callable[[], None],
+        *,
+        max_faults: int = MAX_FAULTS,
+        max_per_request: int = MAX_FAULTS_PER_REQUEST,
+        limits: Limits | None = None,
+    ) -> None:
         self.injector = injector
         self.reset_backend = reset_backend
-        self.token = token
+        self.limits = limits if limits is not None else limits_for(None)
+        """The guardrails the gateway started with: its working directory's [tool.chaos] and --faults file's."""
+        self.max_faults = max_faults
+        self.max_per_request = max_per_request
+        self._lock = threading.Lock()  # the cap is checked and the faults added as one step
 
-    def authorized(self, authorization: str | None) -> bool:
-        """Whether a call may proceed: always without a token, else with the right bearer token."""
-        if self.token is None:
-            return True
-        expected = f"Bearer {self.token}"
-        return hmac.compare_digest((authorization or "").encode(), expected.encode())
-
-    def handle(self, method: str, path: str, body: bytes, authorization: str | None) -> Response:
-        """Answer one control call: (HTTP status, JSON body)."""
-        if not self.authorized(authorization):
-            return 401, {"error": "missing or wrong bearer token: send Authorization: Bearer <token>"}
+    def handle(self, method: str, path: str, body: bytes) -> Response:
+        """Answer one admitted control call: (HTTP status, JSON body)."""
         route = path.rstrip("/")
         try:
             if route == "/_chaos/health":
@@ -94,19 +202,24 @@ class ControlApi:
             if route == "/_chaos/ledger" and method == "GET":
                 return 200, self.injector.ledger.to_dict()
             if route == "/_chaos/reset" and method == "POST":
-                self.injector.engine.reset()
-                self.injector.ledger.clear()
-                self.reset_backend()
+                with self._lock:
+                    self.injector.engine.reset()
+                    self.injector.ledger.clear()
+                    self.reset_backend()
                 return 200, {"reset": True}
             if route == "/_chaos/faults":
                 return self._faults(method, body)
             if route.startswith("/_chaos/faults/"):
                 return self._one_fault(method, route.rsplit("/", 1)[1])
         except _Invalid as exc:
-            return 400, {"error": str(exc), "problems": exc.problems}
+            return error(400, exc.field, str(exc), problems=exc.problems)
+        except Refused as exc:
+            limits = [violation.limit for violation in exc.violations]
+            return error(403, "faults", str(exc), limits=limits, sources=exc.sources)
         if route in ("/_chaos/ledger", "/_chaos/reset"):
-            return 405, {"error": f"{method} is not allowed on {route}"}
-        return 404, {"error": f"no control endpoint {path}; see /_chaos/health, /_chaos/faults, /_chaos/ledger"}
+            return error(405, "method", f"{method} is not allowed on {route}")
+        endpoints = "/_chaos/health, /_chaos/faults, /_chaos/ledger, /_chaos/reset"
+        return error(404, "path", f"no control endpoint {path}; see {endpoints}")
 
     def _health(self) -> Response:
         ledger = self.injector.ledger
@@ -135,27 +248,48 @@ class ControlApi:
             ],
         }
 
-    def _faults(self, method: str, body: bytes) -> Response:
+    def _add(self, faults: list[Fault], *, replace: bool = False) -> list[int]:
+        """The one way the control API arms faults (POST adds them, PUT replaces all with them).
+
+        Through the guardrail gate with the gateway's limits (``Refused``: 403). Raises ``_Invalid``
+        (400) when they would pass the caps. Nothing changes on either refusal.
+        """
+        if len(faults) > self.max_per_request:
+            raise _Invalid("faults", f"{len(faults)} faults in one request; at most {self.max_per_request} per request")
         engine = self.injector.engine
+        with self._lock:
+            armed = 0 if replace else len(engine.faults)
+            if armed + len(faults) > self.max_faults:
+                raise _Invalid(
+                    "faults",
+                    f"{armed} armed + {len(faults)} new would pass the cap of {self.max_faults} armed faults; "
+                    "remove some first (DELETE /_chaos/faults)",
+                )
+            if replace:
+                admit(faults, self.limits)  # as if the armed ones were gone: refused before they go
+                self.injector.remove()
+            return self.injector.arm(faults, limits=self.limits)
+
+    def _faults(self, method: str, body: bytes) -> Response:
         if method == "GET":
             return 200, self._listing()
         if method == "POST":
-            ids = engine.add(_parse_faults(body))
-            return 201, {"ids": ids}
+            return 201, {"ids": self._add(_parse_faults(body, self.max_per_request))}
         if method == "PUT":
-            faults = _parse_faults(body)
-            engine.remove()
-            return 200, {"ids": engine.add(faults)}
+            return 200, {"ids": self._add(_parse_faults(body, self.max_per_request), replace=True)}
         if method == "DELETE":
-            return 200, {"removed": engine.remove()}
-        return 405, {"error": f"{method} is not allowed on /_chaos/faults"}
+            with self._lock:
+                return 200, {"removed": self.injector.remove()}
+        return error(405, "method", f"{method} is not allowed on /_chaos/faults")
 
     def _one_fault(self, method: str, ident: str) -> Response:
-        if not ident.isdigit():
-            return 404, {"error": f"fault id {ident!r} is not a number"}
         if method != "DELETE":
-            return 405, {"error": "only DELETE is allowed on /_chaos/faults/<id>"}
-        removed = self.injector.engine.remove([int(ident)])
+            return error(405, "method", "only DELETE is allowed on /_chaos/faults/<id>")
+        if not _FAULT_ID.fullmatch(ident):
+            shown = ident if len(ident) <= 40 else ident[:40] + "..."
+            return error(400, "id", f"{shown!r} is not a fault id (a number of at most 18 digits)")
+        with self._lock:
+            removed = self.injector.remove([int(ident)])
         if not removed:
-            return 404, {"error": f"no armed fault has id {ident}"}
+            return error(404, "id", f"no armed fault has id {ident}")
         return 200, {"removed": removed}

@@ -8,52 +8,56 @@ SDK in any language points ``AWS_ENDPOINT_URL`` at it. The control API lives und
 
 from __future__ import annotations
 
-import contextlib
 import io
-import ipaddress
 import json
 import logging
-import select
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import IO, Any
 
 from moto.moto_api._internal.models import moto_api_backend
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3.models import s3_backends
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import make_server
 
 from chaos.engine.call import Call
-from chaos.engine.decision import Action, Decision
-from chaos.engine.fault import Fault
-from chaos.engine.render import render_error
+from chaos.engine.decision import Action, Decision, ErrorSpec
+from chaos.engine.fault import Fault, FaultKind
+from chaos.engine.render import error_spec, render_error
 from chaos.errors import ConfigError
+from chaos.guardrails import Limits
+from chaos.injectors.admission import ADMIN_PREFIXES, CONTROL_PREFIX, Admission, Refused, is_loopback
 from chaos.injectors.base import EngineInjector
-from chaos.injectors.control import ControlApi
+from chaos.injectors.connection import (
+    BodyTooLarge,
+    OneRequestHandler,
+    answer_then_close,
+    discard_body,
+    drop,
+    frame_body,
+    hold,
+    read_body,
+)
+from chaos.injectors.control import MAX_BODY, ControlApi, error
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ, warm_service_names
 from chaos.model import Guardrails
 
-__all__ = ["GatewayInjector", "GatewayServer", "is_loopback"]
+__all__ = ["DEFAULT_HOLD", "MAX_FORM_BODY", "FaultMiddleware", "GatewayInjector", "GatewayServer", "is_loopback"]
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 #: How long a ``timeout`` or ``lost_response`` holds a request when the fault sets no wait.
 DEFAULT_HOLD = 60.0
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (the control API needs no token there)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+#: The largest form-encoded (query-protocol) body the gateway reads to find the operation; no AWS
+#: query API takes more than a few MiB.
+MAX_FORM_BODY = 16 * 1024 * 1024
+_BODY_ERRORS = (OSError, ValueError, ClientDisconnected)
+_REFUSAL_CODES = {400: "BadRequest", 401: "AccessDenied", 413: "RequestEntityTooLarge", 415: "BadRequest"}
 
 
 def _bucket_region(bucket: str) -> str | None:
@@ -68,10 +72,6 @@ def _bucket_region(bucket: str) -> str | None:
 
 def _reset_moto() -> None:
     moto_api_backend.reset()
-
-
-class _Dropped(ConnectionAbortedError):
-    """Raised to end a request whose connection the gateway closed on purpose (no answer)."""
 
 
 class GatewayInjector(EngineInjector):
@@ -100,9 +100,13 @@ class GatewayInjector(EngineInjector):
         self.ledger.record(call, decision)
         return decision
 
-    def wrap(self, app: WsgiApp, token: str | None = None) -> FaultMiddleware:
-        """``app`` (moto's WSGI application) behind this injector's faults and control API."""
-        return FaultMiddleware(app, self, ControlApi(self, _reset_moto, token))
+    def wrap(self, app: WsgiApp, token: str | None = None, limits: Limits | None = None) -> FaultMiddleware:
+        """``app`` (moto's WSGI application) behind this injector's faults and control API.
+
+        ``limits``: the guardrails every fault armed through the control API must keep (default: the
+        working directory's ``[tool.chaos]``).
+        """
+        return FaultMiddleware(app, self, ControlApi(self, _reset_moto, limits=limits), Admission(token))
 
 
 def _status(code: int) -> str:
@@ -112,47 +116,48 @@ def _status(code: int) -> str:
         return f"{code} Error"
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length = environ.get("CONTENT_LENGTH")
-    if length:
-        return bytes(stream.read(int(length)))
-    if environ.get("wsgi.input_terminated"):
-        return bytes(stream.read())
-    return b""
-
-
 class FaultMiddleware:
-    """The WSGI middleware: control API, request recognition, fault decisions, then moto."""
+    """The WSGI middleware: admission, control API, request recognition, fault decisions, then moto."""
 
-    def __init__(self, app: WsgiApp, injector: GatewayInjector, control: ControlApi) -> None:
+    def __init__(self, app: WsgiApp, injector: GatewayInjector, control: ControlApi, admission: Admission) -> None:
         self.app = app
         self.injector = injector
         self.control = control
+        self.admission = admission
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/_chaos"):
-            return self._control(environ, start_response)
-        if path.startswith("/moto-api"):
+        try:
+            length = self.admission.admit(environ)
+        except Refused as refused:
+            return self._refuse(environ, start_response, refused)
+        body = frame_body(environ, length)
+        if path.startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response, body, length)
+        if path.startswith(ADMIN_PREFIXES):
             return self.app(environ, start_response)
+        return self._aws(environ, start_response, body, length)
+
+    def _aws(
+        self, environ: dict[str, Any], start_response: StartResponse, body: IO[bytes], length: int | None
+    ) -> Iterable[bytes]:
         headers = headers_from_environ(environ)
-        body = b""
+        request = _request(environ, headers)
         if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            body = _read_body(environ)  # query-protocol calls name their operation in the body
-            environ["wsgi.input"] = io.BytesIO(body)
-        raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or path)
-        raw_path, _, query = raw.partition("?")
-        request = HttpRequest(
-            method=environ.get("REQUEST_METHOD", "GET"),
-            host=headers.get("host", ""),
-            path=raw_path,
-            query=query or environ.get("QUERY_STRING", ""),
-            headers=headers,
-            body=body,
-        )
+            # Query-protocol calls name their operation in the body: read it (bounded), then hand it to moto.
+            try:
+                if length is not None and length > MAX_FORM_BODY:
+                    raise BodyTooLarge(f"{length} bytes")
+                form = read_body(body, MAX_FORM_BODY)
+            except BodyTooLarge:
+                refused = Refused(413, "Content-Length", f"a form-encoded body over {MAX_FORM_BODY} bytes")
+                return self._refuse(environ, start_response, refused, request)
+            except _BODY_ERRORS:
+                refused = Refused(400, "body", "the connection ended before the body did, or broken chunks")
+                return self._refuse(environ, start_response, refused, request)
+            environ["wsgi.input"] = io.BytesIO(form)
+            environ["CONTENT_LENGTH"] = str(len(form))
+            request = _request(environ, headers, form)
         call = describe(request, _bucket_region)
         decision = self.injector.decide(call)
         action = decision.action
@@ -163,15 +168,7 @@ class FaultMiddleware:
             return self.app(environ, start_response)
         if action is Action.ERROR:
             assert decision.error is not None
-            rendered = render_error(
-                decision.error, call.service, call.operation if call.operation != "Unknown" else None
-            )
-            payload = b"" if request.method == "HEAD" else rendered.body
-            response_headers = [*rendered.headers.items(), ("Content-Length", str(len(rendered.body)))]
-            start_response(_status(rendered.status), response_headers)
-            return [payload]
-        if action is Action.CONNECTION_ERROR:
-            self._drop(environ)
+            return self._error(environ, start_response, decision.error, call.service, call.operation)
         if action is Action.LOST_RESPONSE:
             result = self.app(environ, lambda *args, **kwargs: None)
             try:
@@ -181,44 +178,87 @@ class FaultMiddleware:
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        _read_body(environ)  # the client finished sending; now it waits for an answer
-        self._hold(environ, decision.delay if decision.delay is not None else self.injector.hold)
-        self._drop(environ)
+        # Every drop reads the rest of the body first (moto may have read it all): never parsed as a request.
+        discard_body(environ, body)
+        if action is not Action.CONNECTION_ERROR:
+            # timeout and lost_response: the client has sent everything and waits for an answer that never comes.
+            hold(environ, decision.delay if decision.delay is not None else self.injector.hold, self.injector._sleep)
+        drop(environ)
 
-    def _hold(self, environ: dict[str, Any], limit: float) -> None:
-        """Keep the request unanswered until the client closes the connection or ``limit`` passes."""
-        sock: socket.socket | None = environ.get("werkzeug.socket")
-        deadline = time.monotonic() + limit
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            if sock is None:
-                self.injector._sleep(min(remaining, 0.05))
-                continue
-            try:
-                readable, _, _ = select.select([sock], [], [], min(remaining, 0.05))
-                if readable and not sock.recv(1, socket.MSG_PEEK):
-                    return  # the client gave up
-            except (OSError, ValueError):
-                return
-
-    def _drop(self, environ: dict[str, Any]) -> NoReturn:
-        """Close the connection without an HTTP answer."""
-        sock: socket.socket | None = environ.get("werkzeug.socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        raise _Dropped("connection closed by an injected fault")
-
-    def _control(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        body = _read_body(environ)
-        status, payload = self.control.handle(
-            environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), body, environ.get("HTTP_AUTHORIZATION")
+    @staticmethod
+    def _error(
+        environ: dict[str, Any], start_response: StartResponse, spec: ErrorSpec, service: str, operation: str
+    ) -> Iterable[bytes]:
+        rendered = render_error(spec, service, operation if operation != "Unknown" else None)
+        payload = b"" if environ.get("REQUEST_METHOD") == "HEAD" else rendered.body
+        start_response(
+            _status(rendered.status), [*rendered.headers.items(), ("Content-Length", str(len(rendered.body)))]
         )
-        data = (json.dumps(payload, indent=2) + "\n").encode()
-        start_response(_status(status), [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-        return [data]
+        return [payload]
+
+    def _refuse(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        refused: Refused,
+        request: HttpRequest | None = None,
+    ) -> Iterable[bytes]:
+        """Answer a refused request (JSON on the administrative APIs, the service's error shape on AWS calls)
+        and close its connection without reading its body."""
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(ADMIN_PREFIXES):
+            status, payload = error(refused.status, refused.field, refused.message)
+            data = _json(payload)
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+            start_response(_status(status), headers)
+        else:
+            call = describe(request or _request(environ, headers_from_environ(environ)), _bucket_region)
+            modeled = error_spec(FaultKind.ACCESS_DENIED, call.service) if refused.status == 403 else None
+            code = modeled.code if modeled else _REFUSAL_CODES.get(refused.status, "BadRequest")
+            spec = ErrorSpec(refused.status, code, str(refused), sender_fault=True)
+            rendered = render_error(spec, call.service, call.operation if call.operation != "Unknown" else None)
+            data = rendered.body
+            start_response(
+                _status(rendered.status), [*rendered.headers.items(), ("Content-Length", str(len(rendered.body)))]
+            )
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            data = b""
+        return answer_then_close(environ, data)
+
+    def _control(
+        self, environ: dict[str, Any], start_response: StartResponse, body: IO[bytes], length: int | None
+    ) -> Iterable[bytes]:
+        if length is not None and length > MAX_BODY:
+            refused = Refused(413, "Content-Length", f"{length} bytes; control requests are at most {MAX_BODY} bytes")
+            return self._refuse(environ, start_response, refused)
+        try:
+            data = read_body(body, MAX_BODY)
+        except BodyTooLarge:
+            return self._refuse(environ, start_response, Refused(413, "body", f"more than {MAX_BODY} bytes"))
+        except _BODY_ERRORS:
+            refused = Refused(400, "body", "the connection ended before the body did, or its chunks are broken")
+            return self._refuse(environ, start_response, refused)
+        status, payload = self.control.handle(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), data)
+        answer = _json(payload)
+        start_response(_status(status), [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
+        return [answer]
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return (json.dumps(payload, indent=2) + "\n").encode()
+
+
+def _request(environ: dict[str, Any], headers: dict[str, str], body: bytes = b"") -> HttpRequest:
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", ""))
+    raw_path, _, query = raw.partition("?")
+    return HttpRequest(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        host=headers.get("host", ""),
+        path=raw_path,
+        query=query or environ.get("QUERY_STRING", ""),
+        headers=headers,
+        body=body,
+    )
 
 
 class GatewayServer:
@@ -231,6 +271,7 @@ class GatewayServer:
         port: int = 4566,
         token: str | None = None,
         access_log: bool = False,
+        limits: Limits | None = None,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ConfigError(f"--host {host} is not loopback: the control API would be open; set --token")
@@ -239,7 +280,7 @@ class GatewayServer:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = DomainDispatcherApplication(create_backend_app)
         self.server = make_server(
-            host, port, injector.wrap(moto_app, token), threaded=True, request_handler=MotoRequestHandler
+            host, port, injector.wrap(moto_app, token, limits), threaded=True, request_handler=OneRequestHandler
         )
         self.server.daemon_threads = True  # type: ignore[attr-defined]  # socketserver.ThreadingMixIn
         self.host = host

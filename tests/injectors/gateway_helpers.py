@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -33,6 +34,7 @@ class Gateway:
     def control(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
         request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")  # without a token, changes need it (CSRF)
         bearer = token if token is not None else self.token
         if bearer:
             request.add_header("Authorization", f"Bearer {bearer}")
@@ -97,3 +99,67 @@ def start_gateway(*args: str, token: str | None = None) -> Gateway:
 
     wait_until(healthy, what="the gateway's health endpoint")
     return gateway
+
+
+@dataclass
+class RawResponse:
+    """What came back on a raw connection: nothing at all (dropped), or one HTTP answer."""
+
+    status: int | None
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        assert self.headers.get("content-type", "").startswith("application/json"), self
+        return json.loads(self.body)
+
+
+def address(url: str) -> tuple[str, int]:
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def http_request(
+    method: str, path: str, headers: list[tuple[str, str]] | dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
+    """A request as bytes, exactly as given: no header is added or checked."""
+    items = list((headers or {}).items()) if not isinstance(headers, list) else headers
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{name}: {value}\r\n" for name, value in items) + "\r\n"
+    return head.encode("latin-1") + body
+
+
+def parse_response(data: bytes) -> RawResponse:
+    if not data:
+        return RawResponse(None, {}, b"")
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawResponse(int(lines[0].split()[1]), headers, body)
+
+
+def raw(url: str, data: bytes, timeout: float = 15.0) -> RawResponse:
+    """Send ``data`` on a new connection, say we are done sending, read until the gateway closes."""
+    with socket.create_connection(address(url), timeout=timeout) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return parse_response(b"".join(chunks))
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")

@@ -226,7 +226,7 @@ def test_control_api_faults_listing_and_removal(gateway: Gateway) -> None:
 
 def test_control_api_rejects_bad_json_and_unknown_kinds(gateway: Gateway) -> None:
     status, body = gateway.control("POST", "/_chaos/faults", b"{not json")
-    assert status == 400 and body["error"].startswith("invalid JSON at line 1 column 2")
+    assert status == 400 and body["error"].startswith("body: invalid JSON at line 1 column 2")
     status, body = gateway.control("POST", "/_chaos/faults", [{"kind": "unavailble", "region": "us-east1"}])
     assert status == 400
     assert [p["path"] for p in body["problems"]] == ["faults[0].kind", "faults[0].region"]

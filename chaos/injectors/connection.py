@@ -1,0 +1,205 @@
+"""The gateway's connections: one request each, bodies read in bounded chunks, drops that stay drops.
+
+werkzeug's server answers every request with ``Connection: close``, yet when a request got no
+answer at all (the gateway dropped it on purpose) its handler would go on reading the same
+connection as if a new request followed: the unread body of a PutObject would be parsed, and run,
+as a request of its own. :class:`OneRequestHandler` ends every connection after one request,
+whatever happened to it.
+
+A request that is dropped on purpose (``connection_error``, ``timeout``, ``lost_response``) first
+has the rest of its body read and thrown away, chunk by chunk (``Content-Length`` or chunked
+transfer encoding; ``aws-chunked`` is a content encoding inside either), so the client sees the
+connection end after it finished sending, as an SDK expects of a server that went away. A request
+refused before its body was read gets its answer, then the connection is closed after a short,
+bounded wait that lets the client finish sending and read the answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any, NoReturn
+
+from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.wsgi import LimitedStream
+
+__all__ = [
+    "CHUNK",
+    "DISCARD_SECONDS",
+    "LINGER_BYTES",
+    "LINGER_SECONDS",
+    "BodyTooLarge",
+    "Dropped",
+    "OneRequestHandler",
+    "answer_then_close",
+    "discard_body",
+    "drop",
+    "frame_body",
+    "hold",
+    "read_body",
+]
+
+#: Bodies are read and discarded this much at a time: memory per connection stays at this.
+CHUNK = 64 * 1024
+#: How long the gateway keeps reading the body of a request it is about to drop.
+DISCARD_SECONDS = 60.0
+#: After a refusal: how long, and how much, the gateway reads on before it closes the connection.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 8 * 1024 * 1024
+_LINGER_IDLE = 0.25
+#: Errors of a body that ends early or is not valid chunked encoding.
+_BODY_ERRORS = (OSError, ValueError, ClientDisconnected)
+
+
+class Dropped(ConnectionAbortedError):
+    """Raised to end a request whose connection the gateway closed on purpose (no answer)."""
+
+
+class BodyTooLarge(Exception):
+    """A body (of a request without Content-Length) went past the limit its reader set."""
+
+
+class OneRequestHandler(MotoRequestHandler):
+    """moto's request handler, serving exactly one request per connection (module docstring)."""
+
+    def make_environ(self) -> dict[str, Any]:
+        """werkzeug's environ, with every Content-Length header kept: two of them are refused, not merged."""
+        environ: dict[str, Any] = super().make_environ()
+        lengths = self.headers.get_all("Content-Length") or []
+        if len(lengths) > 1:
+            environ["CONTENT_LENGTH"] = ", ".join(lengths)
+        return environ
+
+    def handle_one_request(self) -> None:
+        """Serve one request; the connection ends after it, answered or not."""
+        try:
+            super().handle_one_request()
+        finally:
+            self.close_connection = True
+
+
+def _socket(environ: Mapping[str, Any]) -> socket.socket | None:
+    sock = environ.get("werkzeug.socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def frame_body(environ: dict[str, Any], length: int | None) -> IO[bytes]:
+    """Make ``wsgi.input`` end where the body ends (and count what is read); returns that stream.
+
+    Chunked bodies are already framed by werkzeug; any other body is ``Content-Length`` bytes (none
+    without the header, as HTTP/1.1 says).
+    """
+    if not environ.get("wsgi.input_terminated"):
+        environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], length or 0)
+    stream: IO[bytes] = environ["wsgi.input"]
+    return stream
+
+
+def body_pending(stream: IO[bytes]) -> bool:
+    """Whether some of the body may still be unread."""
+    if isinstance(stream, LimitedStream):
+        return not stream.is_exhausted
+    return not getattr(stream, "_done", True)  # werkzeug's DechunkedInput
+
+
+def read_body(stream: IO[bytes], limit: int) -> bytes:
+    """The whole body, read in chunks; :class:`BodyTooLarge` past ``limit`` bytes.
+
+    Raises ``OSError``/``ValueError``/``ClientDisconnected`` when the body ends early or is not
+    valid chunked encoding.
+    """
+    data = bytearray()
+    while True:
+        chunk = stream.read(min(CHUNK, limit + 1 - len(data)))
+        if not chunk:
+            return bytes(data)
+        data += chunk
+        if len(data) > limit:
+            raise BodyTooLarge(f"more than {limit} bytes")
+
+
+def discard_body(environ: Mapping[str, Any], stream: IO[bytes], within: float = DISCARD_SECONDS) -> None:
+    """Read and throw away the rest of the body, a chunk at a time, for at most ``within`` seconds."""
+    sock = _socket(environ)
+    deadline = time.monotonic() + within
+    try:
+        while body_pending(stream):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if sock is not None:
+                sock.settimeout(remaining)  # a client that stalls does not hold the thread past the deadline
+            if not stream.read(CHUNK):
+                return
+    except _BODY_ERRORS:
+        return  # the client went away, stalled, or sent broken chunks: the connection is dropped anyway
+
+
+def hold(environ: Mapping[str, Any], limit: float, sleep: Callable[[float], None] = time.sleep) -> None:
+    """Keep the request unanswered until the client closes the connection or ``limit`` seconds pass."""
+    sock = _socket(environ)
+    if sock is None:
+        sleep(limit)
+        return
+    deadline = time.monotonic() + limit
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        if not poller.poll(max(1, int(remaining * 1000))):
+            continue
+        try:
+            sock.settimeout(0.0)
+            if not sock.recv(CHUNK):  # bytes past the body are thrown away; end of stream: the client gave up
+                return
+        except BlockingIOError:
+            continue
+        except (OSError, ValueError):
+            return
+
+
+def drop(environ: Mapping[str, Any]) -> NoReturn:
+    """Close the connection without an HTTP answer."""
+    sock = _socket(environ)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise Dropped("connection closed by an injected fault")
+
+
+def _linger(environ: Mapping[str, Any]) -> None:
+    """The answer is written: end it, let the client finish sending for a moment, then stop reading."""
+    sock = _socket(environ)
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)  # the client sees the answer end and stops waiting for more
+    deadline = time.monotonic() + LINGER_SECONDS
+    received = 0
+    try:
+        while received < LINGER_BYTES:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            sock.settimeout(min(remaining, _LINGER_IDLE))
+            data = sock.recv(CHUNK)
+            if not data:
+                break
+            received += len(data)
+    except (OSError, ValueError):
+        pass
+    with contextlib.suppress(OSError):
+        # Whatever the client still sends is never read (werkzeug's own drain finds the end at once).
+        sock.shutdown(socket.SHUT_RD)
+
+
+def answer_then_close(environ: Mapping[str, Any], data: bytes) -> Iterator[bytes]:
+    """A response body that, once written, closes a connection whose request body was not read."""
+    yield data
+    _linger(environ)
