@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 from chaos.engine import botodata
 from chaos.engine.durations import Duration
 from chaos.engine.fault import Fault
+from chaos.iam.policy import operations_refusal
 
 __all__ = [
     "App",
@@ -366,6 +367,11 @@ class Experiment(BaseModel):
                 )
         if self.injector == "iam" and self.iam is None:
             found.append((("injector",), "the iam injector needs an 'iam' section naming the targets"))
+        if self.injector == "iam":
+            for index, fault in enumerate(self.faults):
+                reason = operations_refusal(fault)
+                if reason is not None:
+                    found.append((("faults", index, "operations"), reason))
         if self.app is not None and self.load is None:
             found.append((("app",), "an application to drive needs a 'load' section saying how"))
         if self.load is not None and self.app is None:

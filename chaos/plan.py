@@ -16,7 +16,7 @@ from chaos.engine.durations import format_duration
 from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
 from chaos.engine.render import error_spec
 from chaos.guardrails import GuardrailCheck, check_guardrails
-from chaos.iam.actions import iam_action
+from chaos.iam.actions import iam_actions, iam_prefix
 from chaos.iam.evaluate import Request, evaluate
 from chaos.iam.policy import IAM_UNSUPPORTED, fault_policies, refusal
 from chaos.model import Experiment
@@ -290,14 +290,18 @@ def _iam_details(experiment: Experiment) -> tuple[list[dict[str, Any]], list[str
             operations = list(fault.operations) or (
                 ["GetObject", "PutObject", "ListObjectsV2"] if service == "s3" else []
             )
-            for operation in operations or ["*"]:
-                action = iam_action(service, operation) if operation != "*" else f"{service}:*"
+            prefix = iam_prefix(service)
+            # The actions AWS's reference says authorise each operation, never a guess from its name.
+            actions = list(
+                dict.fromkeys(action for operation in operations for action in iam_actions(service, operation))
+            )
+            for action in actions or [f"{prefix}:*"]:
                 for region in (*regions, other):
                     if service == "s3":
                         bucket = (fault.buckets or ("a-new-bucket",))[0]
                         resource = f"arn:aws:s3:::{bucket}/{fault.key_prefix or ''}key"
                     else:
-                        resource = f"arn:aws:{service}:{region}:123456789012:resource"
+                        resource = f"arn:aws:{prefix}:{region}:123456789012:resource"
                     decision = evaluate(
                         documents, Request(action, resource, {"aws:RequestedRegion": region, "aws:CurrentTime": when})
                     )

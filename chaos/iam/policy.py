@@ -18,7 +18,7 @@ from typing import Any
 
 from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
 from chaos.errors import ConfigError
-from chaos.iam.actions import iam_action, iam_prefix
+from chaos.iam.actions import iam_actions, iam_prefix, service_actions
 
 __all__ = [
     "IAM_UNSUPPORTED",
@@ -29,6 +29,7 @@ __all__ = [
     "TAG_RUN",
     "PlannedPolicy",
     "fault_policies",
+    "operations_refusal",
     "refusal",
 ]
 
@@ -66,15 +67,39 @@ def refusal(fault: Fault) -> str | None:
         return (
             f"probability {fault.probability:g} cannot be reproduced by deny policies (IAM denies every matching call)"
         )
+    return operations_refusal(fault)
+
+
+def operations_refusal(fault: Fault) -> str | None:
+    """Why the IAM actions of ``fault``'s services and operations are unknown, or None when they are known."""
+    try:
+        _actions(fault)
+    except ConfigError as exc:
+        return str(exc)
     return None
 
 
 def _actions(fault: Fault) -> list[str]:
+    """The actions a deny names for ``fault``, from AWS's reference (ConfigError when one is unknown)."""
     if "*" in fault.service:
-        return ["*"] if not fault.operations else sorted({f"*:{operation}" for operation in fault.operations})
+        if fault.operations:
+            # An operation name means a different action in each service (Invoke is lambda:InvokeFunction):
+            # "*:Invoke" would deny nothing while the plan said DENIED.
+            raise ConfigError(
+                f"operations {', '.join(fault.operations)} on every service ('*') have no one IAM action: "
+                "name the services, or use the hook or gateway injector"
+            )
+        return ["*"]
     if not fault.operations:
-        return sorted({f"{iam_prefix(service)}:*" for service in fault.service})
-    return sorted({iam_action(service, operation) for service in fault.service for operation in fault.operations})
+        return sorted({action for service in fault.service for action in service_actions(service)})
+    return sorted(
+        {
+            action
+            for service in fault.service
+            for operation in fault.operations
+            for action in iam_actions(service, operation)
+        }
+    )
 
 
 def _s3_resources(fault: Fault, buckets: Sequence[str]) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import chaos
-from chaos.iam.actions import iam_action
+from chaos.iam.actions import iam_actions
 from chaos.iam.evaluate import Request, evaluate
 from chaos.iam.policy import fault_policies
 
@@ -181,7 +181,7 @@ def test_generated_s3_policy_denies_the_region_existing_and_new_buckets_only() -
     policies = _policies(
         chaos.s3_outage("us-east-1", **{"for": "5m"}), buckets={"old-east": "us-east-1", "old-west": "eu-west-1"}
     )
-    get = iam_action("s3", "GetObject")
+    [get] = iam_actions("s3", "GetObject")
     during, after = _at(1), _at(6)
     # An existing bucket in us-east-1, whatever region the request is signed for.
     assert (
@@ -253,8 +253,8 @@ def test_generated_policy_for_other_services_and_global_expiry() -> None:
 
 
 def test_action_mapping() -> None:
-    assert iam_action("s3", "ListObjectsV2") == "s3:ListBucket"
-    assert iam_action("s3", "GetObject") == "s3:GetObject"
-    assert iam_action("s3", "HeadObject") == "s3:GetObject"
-    assert iam_action("dynamodb", "PutItem") == "dynamodb:PutItem"
-    assert iam_action("cloudwatch", "PutMetricData") == "cloudwatch:PutMetricData"
+    assert iam_actions("s3", "ListObjectsV2") == ("s3:ListBucket",)
+    assert iam_actions("s3", "GetObject") == ("s3:GetObject",)
+    assert iam_actions("s3", "HeadObject") == ("s3:GetObject",)
+    assert iam_actions("dynamodb", "PutItem") == ("dynamodb:PutItem",)
+    assert iam_actions("cloudwatch", "PutMetricData") == ("cloudwatch:PutMetricData",)
