@@ -86,6 +86,10 @@ class ActionMapping:
             overrides=OVERRIDES if overrides is None else overrides,
         )
 
+    def defined_actions(self, prefix: str) -> list[str]:
+        """Every action AWS's reference defines under ``prefix``, in AWS's spelling."""
+        return sorted(self._defined.get(prefix, {}).values())
+
     def defines(self, action: str) -> bool:
         """Whether AWS's reference defines ``prefix:Name`` (case-insensitively, as IAM does)."""
         return self._canonical(action) is not None

@@ -19,6 +19,7 @@ from typing import Any
 from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
 from chaos.errors import ConfigError
 from chaos.iam.actions import iam_actions, iam_prefix, service_actions
+from chaos.iam.spare import spare_rollback
 
 __all__ = [
     "IAM_UNSUPPORTED",
@@ -147,7 +148,7 @@ def fault_policies(
             "DateLessThan": {"aws:CurrentTime": _iso(min(window_end, expires))},
         }
         regional = "*" not in fault.region
-        actions = _actions(fault)
+        key, actions = spare_rollback(_actions(fault), f"fault {index} ({fault.label})")
         statements: list[dict[str, Any]] = []
         if fault.service == ("s3",):
             if fault.buckets:
@@ -155,7 +156,7 @@ def fault_policies(
                     {
                         "Sid": _sid(index, "buckets"),
                         "Effect": "Deny",
-                        "Action": actions,
+                        key: actions,
                         "Resource": _s3_resources(fault, fault.buckets),
                         "Condition": window,
                     }
@@ -171,7 +172,7 @@ def fault_policies(
                         {
                             "Sid": _sid(index, "existing buckets"),
                             "Effect": "Deny",
-                            "Action": actions,
+                            key: actions,
                             "Resource": _s3_resources(fault, in_region),
                             "Condition": window,
                         }
@@ -187,7 +188,7 @@ def fault_policies(
                         {
                             "Sid": _sid(index, "region"),
                             "Effect": "Deny",
-                            "Action": actions,
+                            key: actions,
                             "Resource": resources,
                             "Condition": condition,
                         }
@@ -205,7 +206,7 @@ def fault_policies(
                     {
                         "Sid": _sid(index, "regional resources"),
                         "Effect": "Deny",
-                        "Action": actions,
+                        key: actions,
                         "Resource": resources,
                         "Condition": window,
                     }
@@ -218,7 +219,7 @@ def fault_policies(
                     {
                         "Sid": _sid(index, "requested region"),
                         "Effect": "Deny",
-                        "Action": actions,
+                        key: actions,
                         "Resource": "*",
                         "Condition": condition,
                     }

@@ -375,3 +375,66 @@ guardrails:
     )
     assert "access_restored" in (tmp_path / "reports" / "report.md").read_text()
     assert ours(admin.client("iam")) == []
+
+
+def _denied(documents: list[dict[str, Any]], action: str, region: str = "us-east-1") -> bool:
+    from chaos.iam.evaluate import Request, evaluate
+
+    allow_all = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    context = {"aws:RequestedRegion": region, "aws:CurrentTime": "2030-01-01T00:00:30Z"}
+    return evaluate([allow_all, *documents], Request(action, "*", context)).effect == "ExplicitDeny"
+
+
+@pytest.mark.parametrize(
+    ("fault", "also_denied"),
+    [
+        (
+            chaos.region_outage("us-east-1", kind="unavailable", include_global=True),
+            ["s3:GetObject", "iam:CreateRole", "sts:AssumeRole"],
+        ),
+        (chaos.Fault(kind="unavailable", service="iam", region="us-east-1"), ["iam:CreateRole", "iam:ListRoles"]),
+        (chaos.Fault(kind="unavailable", service="sts", region="us-east-1"), ["sts:AssumeRole"]),
+        (
+            chaos.Fault(
+                kind="unavailable", service="iam", region="us-east-1", operations=["DetachRolePolicy", "ListRoles"]
+            ),
+            ["iam:ListRoles"],
+        ),
+    ],
+)
+def test_no_deny_policy_covers_what_rollback_needs(fault: chaos.Fault, also_denied: list[str]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from parliament import analyze_policy_string
+
+    from chaos.iam.policy import fault_policies
+    from chaos.iam.spare import ROLLBACK_ACTIONS
+
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    [policy] = fault_policies(
+        [fault],
+        run_id="abcdef012345",
+        experiment="t",
+        start=start,
+        run_end=start + timedelta(minutes=1),
+        margin=timedelta(0),
+    )
+    documents = [policy.document]
+    for action in ROLLBACK_ACTIONS:
+        assert not _denied(documents, action), action
+    for action in also_denied:
+        assert _denied(documents, action), action
+    findings = [f for f in analyze_policy_string(json.dumps(policy.document)).findings if f.issue != "UNKNOWN_ACTION"]
+    assert findings == [], [str(f) for f in findings]
+
+
+def test_a_fault_that_would_deny_only_rollback_actions_is_refused() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from chaos.errors import ConfigError
+    from chaos.iam.policy import fault_policies
+
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    fault = chaos.Fault(kind="unavailable", service="iam", region="us-east-1", operations=["DeletePolicy"])
+    with pytest.raises(ConfigError, match=r"it would deny only iam:DeletePolicy, which rollback needs"):
+        fault_policies([fault], run_id="abcdef012345", experiment="t", start=start, run_end=start, margin=timedelta(0))

@@ -73,13 +73,13 @@ class Gateway:
         return self.process.returncode, self.startup + out
 
 
-def start_gateway(*args: str, token: str | None = None) -> Gateway:
-    """``outage serve --port 0 ARGS`` as a subprocess; returns once it answers /_chaos/health."""
+def start_gateway(*args: str, token: str | None = None, cwd: Path | None = None) -> Gateway:
+    """``outage serve --port 0 ARGS`` as a subprocess (in ``cwd``); returns once it answers /_chaos/health."""
     command = [str(OUTAGE), "serve", "--port", "0", *args]
     if token:
         command += ["--token", token]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
     assert process.stdout is not None
     first = process.stdout.readline()
     if "listening on " not in first:
