@@ -36,6 +36,8 @@ def test_the_runner_policy_is_lint_clean() -> None:
         ("iam:CreatePolicy", f"arn:aws:iam::{ACCOUNT}:policy/chaos-outage-abc-0", {}, True),
         ("iam:TagPolicy", f"arn:aws:iam::{ACCOUNT}:policy/chaos-outage-abc-0", {}, True),
         ("iam:DeletePolicy", f"arn:aws:iam::{ACCOUNT}:policy/chaos-outage-abc-0", {}, True),
+        ("iam:GetPolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/chaos-outage-abc-0", {}, True),
+        ("iam:GetGroup", f"arn:aws:iam::{ACCOUNT}:group/app-readers", {}, True),
         ("iam:DeletePolicy", f"arn:aws:iam::{ACCOUNT}:policy/someone-elses", {}, False),
         (
             "iam:AttachRolePolicy",
