@@ -15,13 +15,14 @@ from typing import Any, Literal
 from chaos.engine.durations import format_duration
 from chaos.engine.fault import ERROR_KINDS, Fault, FaultKind
 from chaos.engine.render import error_spec
+from chaos.errors import ConfigError
 from chaos.guardrails import GuardrailCheck, check_guardrails
 from chaos.iam.actions import iam_actions, iam_prefix
 from chaos.iam.evaluate import Request, evaluate
 from chaos.iam.policy import IAM_UNSUPPORTED, fault_policies, refusal
 from chaos.model import Experiment
 
-__all__ = ["InjectorName", "Plan", "PlannedFault", "make_plan", "resolve_injector"]
+__all__ = ["InjectorName", "Plan", "PlannedFault", "check_runnable", "make_plan", "resolve_injector"]
 
 InjectorName = Literal["hook", "gateway", "iam"]
 
@@ -308,3 +309,31 @@ def _iam_details(experiment: Experiment) -> tuple[list[dict[str, Any]], list[str
                     verdict = "DENIED" if decision.effect == "ExplicitDeny" else "allowed"
                     lines.append(f"{action:<28} {resource:<55} requested in {region:<10} {verdict}")
     return policies, lines
+
+
+def check_runnable(experiment: Experiment, plan: Plan, source: str) -> None:
+    """Raise ConfigError (exit 2) when ``outage run`` cannot carry out ``plan``; nothing has started then."""
+    if plan.problems:
+        raise ConfigError("; ".join(plan.problems))
+    if experiment.fault_phase is None:
+        raise ConfigError(f"{source}: a fault has no 'for' and phases.faults is unset: the run would never end")
+    if plan.injector == "iam":
+        if experiment.app is not None or experiment.load is not None:
+            raise ConfigError(
+                f"{source}: with the iam injector, outage run arms the deny policies for the timeline and "
+                "removes them; it does not start or drive the application (it runs where it always runs): "
+                "remove 'app' and 'load'"
+            )
+        return
+    if experiment.app is None or experiment.load is None:
+        raise ConfigError(
+            f"{source}: outage run drives an application: add 'app' and 'load' sections "
+            "(for faults inside a test suite, use the pytest plugin or chaos.inject)"
+        )
+    if plan.injector == "gateway" and experiment.app.command is None:
+        raise ConfigError(f"{source}: a wsgi application runs inside this process: use the hook injector")
+    if plan.injector == "hook" and experiment.app.wsgi is None:
+        raise ConfigError(
+            f"{source}: the hook injector works inside this Python process; an application started as a "
+            "command needs --injector gateway (or give app.wsgi: 'module:application')"
+        )

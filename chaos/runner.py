@@ -20,18 +20,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chaos import exits
 from chaos.apps import AppFailed, InProcessApp, ProcessApp
 from chaos.engine.durations import format_duration
-from chaos.errors import ChaosError, ConfigError
+from chaos.errors import ChaosError
 from chaos.gate import Refused
 from chaos.guardrails import limits_for
 from chaos.injectors.base import EngineInjector
 from chaos.journal import Journal, default_path
 from chaos.model import App, Experiment, Load
-from chaos.plan import make_plan
+from chaos.plan import check_runnable, make_plan
+from chaos.teardown import Teardown
 from chaos.verify.checks import CheckResult
 from chaos.verify.load import LoadGenerator
 from chaos.verify.log import RequestLog
@@ -106,40 +107,13 @@ class Runner:
         self._iam: IamRun | None = None
         self._load: LoadGenerator | None = None
         self._fault_ids: list[int] = []
-
-    # -- validation -----------------------------------------------------------------------------
-    def _validate(self) -> None:
-        experiment, plan, source = self.experiment, self.plan, self.source
-        if plan.problems:
-            raise ConfigError("; ".join(plan.problems))
-        if experiment.fault_phase is None:
-            raise ConfigError(f"{source}: a fault has no 'for' and phases.faults is unset: the run would never end")
-        if plan.injector == "iam":
-            if experiment.app is not None or experiment.load is not None:
-                raise ConfigError(
-                    f"{source}: with the iam injector, outage run arms the deny policies for the timeline and "
-                    "removes them; it does not start or drive the application (it runs where it always runs): "
-                    "remove 'app' and 'load'"
-                )
-            return
-        if experiment.app is None or experiment.load is None:
-            raise ConfigError(
-                f"{source}: outage run drives an application: add 'app' and 'load' sections "
-                "(for faults inside a test suite, use the pytest plugin or chaos.inject)"
-            )
-        if plan.injector == "gateway" and experiment.app.command is None:
-            raise ConfigError(f"{source}: a wsgi application runs inside this process: use the hook injector")
-        if plan.injector == "hook" and experiment.app.wsgi is None:
-            raise ConfigError(
-                f"{source}: the hook injector works inside this Python process; an application started as a "
-                "command needs --injector gateway (or give app.wsgi: 'module:application')"
-            )
+        self._teardown = Teardown()
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> RunResult:
         """Run the experiment; always rolls back. Raises ConfigError (exit 2) before anything starts,
         and :class:`~chaos.journal.JournalBusy` (exit 3) when another run holds the journal."""
-        self._validate()
+        check_runnable(self.experiment, self.plan, self.source)
         self.seed = self.seed if self.seed is not None else int.from_bytes(os.urandom(4), "big")
         self.journal = Journal(
             self.journal_path,
@@ -402,13 +376,10 @@ class Runner:
     def _rollback(self) -> bool:
         """Undo everything, each step verified; True when every step was. A signal does not stop it."""
         self._phase = "rollback"
-        steps: list[dict[str, Any]] = []
-        for undo in (self._undo_iam, self._undo_faults, self._undo_app, self._undo_gateway):
-            try:
-                undo(steps)
-            except Exception as exc:  # one failed step must not keep the others from running
-                steps.append({"step": undo.__name__.removeprefix("_undo_"), "ok": False, "error": f"{exc}"})
-        complete = all(step.get("ok", True) for step in steps)
+        self._teardown.iam, self._teardown.injector = self._iam, self._injector
+        self._teardown.app, self._teardown.gateway = self._app, self._gateway
+        complete, steps = self._teardown.undo()
+        self._app = self._gateway = None
         self._phase = "rolled_back"
         self.journal.update(rollback={"complete": complete, "steps": steps})
         self.journal.event("rollback", complete=complete)
@@ -416,30 +387,6 @@ class Runner:
             f"rollback {'complete' if complete else 'INCOMPLETE'}: " + ", ".join(s["step"] for s in steps if "ok" in s)
         )
         return complete
-
-    def _undo_iam(self, steps: list[dict[str, Any]]) -> None:
-        if self._iam is not None:
-            self._iam.undo(steps)
-
-    def _undo_faults(self, steps: list[dict[str, Any]]) -> None:
-        if self._injector is None:
-            return
-        removed = self._injector.remove()
-        left = len(self._injector.faults)
-        steps.append({"step": "remove faults", "removed": removed, "left": left, "ok": left == 0})
-
-    def _undo_gateway(self, steps: list[dict[str, Any]]) -> None:
-        if self._gateway is None:
-            return
-        self._gateway.stop()
-        stopped = http_get(self._gateway.url + "/_chaos/health", timeout=1.0)[0] is None
-        steps.append({"step": "stop gateway", "url": self._gateway.url, "ok": stopped})
-        self._gateway = None
-
-    def _undo_app(self, steps: list[dict[str, Any]]) -> None:
-        if self._app is not None:
-            self._app.stop(steps)
-            self._app = None
 
 
 def run_experiment(
