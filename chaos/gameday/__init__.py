@@ -1,0 +1,1 @@
+"""Game days: suites of experiments run in a window, on a schedule, with a history."""
