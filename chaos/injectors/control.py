@@ -12,6 +12,7 @@ import json
 import math
 import re
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any, NoReturn, Protocol
 
@@ -78,6 +79,35 @@ class FaultList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     faults: list[Fault] = Field(description="Faults, as in experiment files.")
+    run: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="The run these faults belong to: listed with them, removable together (DELETE ?run=), "
+        "and refused when they overlap another run's.",
+    )
+
+
+def _names_meet(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return not a or not b or "*" in a or "*" in b or bool(set(a) & set(b))
+
+
+def overlap(first: Fault, second: Fault) -> bool:
+    """Whether two faults can match the same call (their windows aside)."""
+    regions_a = (*first.region, *(("us-east-1",) if first.include_global else ()))
+    regions_b = (*second.region, *(("us-east-1",) if second.include_global else ()))
+    prefixes = first.key_prefix, second.key_prefix
+    keys_meet = (
+        None in prefixes
+        or str(prefixes[0]).startswith(str(prefixes[1]))
+        or str(prefixes[1]).startswith(str(prefixes[0]))
+    )
+    return (
+        _names_meet(first.service, second.service)
+        and _names_meet(regions_a, regions_b)
+        and _names_meet(first.operations, second.operations)
+        and _names_meet(first.buckets, second.buckets)
+        and keys_meet
+    )
 
 
 def error(status: int, field: str, message: str, **extra: Any) -> Response:
@@ -148,7 +178,20 @@ def _load(body: bytes) -> Any:
     return value
 
 
-def _parse_faults(body: bytes, limit: int) -> list[Fault]:
+class _Conflict(Exception):
+    """Faults that overlap another run's (409)."""
+
+
+def _run_of(query: str) -> str | None:
+    values = urllib.parse.parse_qs(query).get("run")
+    if not values:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", values[0]):
+        raise _Invalid("run", f"{values[0][:70]!r} is not a run id (1-64 letters, digits, '_', '.', '-')")
+    return values[0]
+
+
+def _parse_faults(body: bytes, limit: int) -> tuple[list[Fault], str | None]:
     value = _load(body)
     if isinstance(value, list):
         value = {"faults": value}
@@ -160,13 +203,14 @@ def _parse_faults(body: bytes, limit: int) -> list[Fault]:
     if isinstance(listed, list) and len(listed) > limit:  # before validating them all
         raise _Invalid("faults", f"{len(listed)} faults in one request; at most {limit} per request")
     try:
-        return FaultList.model_validate(value).faults
+        parsed = FaultList.model_validate(value)
     except ValidationError as exc:
         problems = [
             {"path": dotted(path), "message": message} for path, message in explain_validation(exc, value, FaultList)
         ]
         first = problems[0] if problems else {"path": "faults", "message": str(exc)}
         raise _Invalid(first["path"] or "faults", first["message"], problems) from None
+    return parsed.faults, parsed.run
 
 
 def _seconds(value: float) -> float | None:
@@ -192,8 +236,9 @@ class ControlApi:
         self.max_faults = max_faults
         self.max_per_request = max_per_request
         self._lock = threading.Lock()  # the cap is checked and the faults added as one step
+        self._runs: dict[int, str] = {}  # fault id -> the run that armed it
 
-    def handle(self, method: str, path: str, body: bytes) -> Response:
+    def handle(self, method: str, path: str, body: bytes, query: str = "") -> Response:
         """Answer one admitted control call: (HTTP status, JSON body)."""
         route = path.rstrip("/")
         try:
@@ -203,12 +248,13 @@ class ControlApi:
                 return 200, self.injector.ledger.to_dict()
             if route == "/_chaos/reset" and method == "POST":
                 with self._lock:
+                    self._runs.clear()
                     self.injector.engine.reset()
                     self.injector.ledger.clear()
                     self.reset_backend()
                 return 200, {"reset": True}
             if route == "/_chaos/faults":
-                return self._faults(method, body)
+                return self._faults(method, body, query)
             if route.startswith("/_chaos/faults/"):
                 return self._one_fault(method, route.rsplit("/", 1)[1])
         except _Invalid as exc:
@@ -216,6 +262,8 @@ class ControlApi:
         except Refused as exc:
             limits = [violation.limit for violation in exc.violations]
             return error(403, "faults", str(exc), limits=limits, sources=exc.sources)
+        except _Conflict as exc:
+            return error(409, "faults", str(exc))
         if route in ("/_chaos/ledger", "/_chaos/reset"):
             return error(405, "method", f"{method} is not allowed on {route}")
         endpoints = "/_chaos/health, /_chaos/faults, /_chaos/ledger, /_chaos/reset"
@@ -243,12 +291,32 @@ class ControlApi:
                     "active": start <= now < end,
                     "starts_in": _seconds(max(start - now, 0.0)),
                     "ends_in": _seconds(end - now),
+                    "run": self._runs.get(rule_id),
                 }
                 for rule_id, fault, start, end in engine.rules()
             ],
         }
 
-    def _add(self, faults: list[Fault], *, replace: bool = False) -> list[int]:
+    def _conflict(self, faults: list[Fault], run: str | None) -> str | None:
+        """Why ``faults`` (of ``run``) may not be armed beside another run's, or None."""
+        engine = self.injector.engine
+        now = engine.now()
+        for index, fault in enumerate(faults):
+            begins = now + fault.after
+            ends = math.inf if fault.end is None else now + fault.end
+            for rule_id, armed, start, end in engine.rules():
+                owner = self._runs.get(rule_id)
+                if owner == run or end <= now or (owner is None and run is None):
+                    continue
+                if begins < end and start < ends and overlap(fault, armed):
+                    theirs = f"run {owner}" if owner else "no run (outage inject?)"
+                    return (
+                        f"fault {index} ({fault.label}) overlaps fault {rule_id} ({armed.label}) of {theirs}; "
+                        "two runs on one gateway must not fail the same calls: wait for it to end, or narrow the faults"
+                    )
+        return None
+
+    def _add(self, faults: list[Fault], *, replace: bool = False, run: str | None = None) -> list[int]:
         """The one way the control API arms faults (POST adds them, PUT replaces all with them).
 
         Through the guardrail gate with the gateway's limits (``Refused``: 403). Raises ``_Invalid``
@@ -268,18 +336,36 @@ class ControlApi:
             if replace:
                 admit(faults, self.limits)  # as if the armed ones were gone: refused before they go
                 self.injector.remove()
-            return self.injector.arm(faults, limits=self.limits)
+                self._runs.clear()
+            else:
+                conflict = self._conflict(faults, run)
+                if conflict is not None:
+                    raise _Conflict(conflict)
+            ids = self.injector.arm(faults, limits=self.limits)
+            if run is not None:
+                self._runs.update(dict.fromkeys(ids, run))
+            return ids
 
-    def _faults(self, method: str, body: bytes) -> Response:
+    def _faults(self, method: str, body: bytes, query: str = "") -> Response:
         if method == "GET":
             return 200, self._listing()
         if method == "POST":
-            return 201, {"ids": self._add(_parse_faults(body, self.max_per_request))}
+            faults, run = _parse_faults(body, self.max_per_request)
+            return 201, {"ids": self._add(faults, run=run), "run": run}
         if method == "PUT":
-            return 200, {"ids": self._add(_parse_faults(body, self.max_per_request), replace=True)}
+            faults, run = _parse_faults(body, self.max_per_request)
+            return 200, {"ids": self._add(faults, replace=True, run=run), "run": run}
         if method == "DELETE":
+            run = _run_of(query)
             with self._lock:
-                return 200, {"removed": self.injector.remove()}
+                if run is None:
+                    self._runs.clear()
+                    return 200, {"removed": self.injector.remove()}
+                ids = [ident for ident, owner in self._runs.items() if owner == run]
+                removed = self.injector.remove(ids)
+                for ident in ids:
+                    self._runs.pop(ident, None)
+                return 200, {"removed": removed, "run": run}
         return error(405, "method", f"{method} is not allowed on /_chaos/faults")
 
     def _one_fault(self, method: str, ident: str) -> Response:
@@ -290,6 +376,7 @@ class ControlApi:
             return error(400, "id", f"{shown!r} is not a fault id (a number of at most 18 digits)")
         with self._lock:
             removed = self.injector.remove([int(ident)])
+            self._runs.pop(int(ident), None)
         if not removed:
             return error(404, "id", f"no armed fault has id {ident}")
         return 200, {"removed": removed}

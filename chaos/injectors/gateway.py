@@ -238,7 +238,9 @@ class FaultMiddleware:
         except _BODY_ERRORS:
             refused = Refused(400, "body", "the connection ended before the body did, or its chunks are broken")
             return self._refuse(environ, start_response, refused)
-        status, payload = self.control.handle(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), data)
+        status, payload = self.control.handle(
+            environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""), data, environ.get("QUERY_STRING", "")
+        )
         answer = _json(payload)
         start_response(_status(status), [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
         return [answer]
