@@ -7,11 +7,8 @@ lives in :mod:`chaos.loading`.
 
 from __future__ import annotations
 
-import os
 import re
-import string
 from typing import Annotated, Any, Literal
-from urllib.parse import quote, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from chaos.engine import botodata
 from chaos.engine.durations import Duration
 from chaos.engine.fault import Fault
+from chaos.wire import MAX_STATUS, MIN_STATUS, base_url, check_placeholders, header, http_status, os_text, wire_path
 
 __all__ = [
     "MAX_CONCURRENT_FAULTS",
@@ -51,58 +49,17 @@ __all__ = [
 _Strict = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 _ID_SPACE_MAX = 10_000_000
 _HTTP_METHODS = Literal["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
-MIN_STATUS, MAX_STATUS = 100, 599
 MAX_WEIGHT = 1_000_000.0
 MIN_RATE = 0.01
 MAX_CONCURRENT_FAULTS = 1000
 
 
-def _status(value: int) -> int:
-    if not MIN_STATUS <= value <= MAX_STATUS:
-        raise PydanticCustomError("status", f"{value} is not an HTTP status: statuses are {MIN_STATUS}-{MAX_STATUS}")
-    return value
-
-
 _STATUS_SCHEMA = {"type": "integer", "minimum": MIN_STATUS, "maximum": MAX_STATUS}
 StatusList = Annotated[
-    tuple[Annotated[int, AfterValidator(_status)], ...],
+    tuple[Annotated[int, AfterValidator(http_status)], ...],
     WithJsonSchema({"anyOf": [_STATUS_SCHEMA, {"type": "array", "items": _STATUS_SCHEMA}]}),
 ]
-
-# What goes on the wire as it is written: printable ASCII, no spaces (http.client sends the path
-# unchanged and refuses, mid-run, anything else).
-_WIRE = re.compile(r"[\x21-\x7e]*")
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
-_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
-_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _placeholders(text: str) -> list[str]:
-    """The ``{name}`` placeholders in ``text``; a placeholder is replaced as written, without a format."""
-    try:
-        parsed = list(string.Formatter().parse(text))
-    except ValueError as exc:
-        raise PydanticCustomError("placeholder", f"unbalanced braces in {text!r}: {exc}") from exc
-    for _, name, spec, conversion in parsed:
-        if name is not None and (spec or conversion):
-            written = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
-            raise PydanticCustomError(
-                "placeholder", f"placeholders take no format: write {{{name}}} instead of {written}"
-            )
-    return [name for _, name, _, _ in parsed if name is not None]
-
-
-def _check_placeholders(text: str, allowed: tuple[str, ...]) -> str:
-    for name in _placeholders(text):
-        if name not in allowed:
-            hint = botodata.suggest(name, list(allowed))
-            raise PydanticCustomError(
-                "placeholder",
-                f"unknown placeholder {{{name}}}{hint} here you can use "
-                + ", ".join("{" + item + "}" for item in allowed),
-            )
-    return text
 
 
 def _statuses(value: object) -> object:
@@ -112,59 +69,6 @@ def _statuses(value: object) -> object:
 def _positive(value: float, what: str) -> float:
     if value <= 0:
         raise PydanticCustomError("timeout", f"{what} must be longer than 0s")
-    return value
-
-
-def _wire_path(value: str, example: str) -> str:
-    """A request path as it goes on the wire: starts with '/', printable ASCII without spaces."""
-    if not value.startswith("/"):
-        raise PydanticCustomError("path", f"{value!r} must be a path starting with '/', e.g. {example!r}")
-    if not _WIRE.fullmatch(value):
-        encoded = quote(value, safe="/?#[]@!$&'()*+,;=:%{}~", errors="backslashreplace")
-        raise PydanticCustomError(
-            "path", f"{value!r} is sent as written: percent-encode spaces and non-ASCII characters, e.g. {encoded!r}"
-        )
-    return value
-
-
-def _os_text(value: str, what: str) -> str:
-    """Text handed to the operating system (an argument, a variable, a directory): no NUL, encodable."""
-    if "\x00" in value:
-        raise PydanticCustomError("os_text", f"{what} contains a NUL character, which the operating system cannot pass")
-    try:
-        os.fsencode(value)
-    except UnicodeError:
-        raise PydanticCustomError("os_text", f"{what} {value!r} cannot be encoded for the operating system") from None
-    return value
-
-
-def _base_url(value: str) -> str:
-    """An application's base URL: valid for every port ``{port}`` may become, and nothing after the path."""
-    if not re.match(r"^https?://", value):
-        raise PydanticCustomError("url", f"{value!r} is not an http(s) URL; write e.g. 'http://127.0.0.1:{{port}}'")
-    _check_placeholders(value, ("port",))
-    if not _WIRE.fullmatch(value):
-        raise PydanticCustomError(
-            "url",
-            f"{value!r}: write the URL in printable ASCII without spaces (percent-encode the path, "
-            "and write a non-ASCII host name in its xn-- form)",
-        )
-    for port in ("1", "65535"):  # the runner replaces {port} with a free port: any of these
-        try:
-            parts = urlsplit(value.replace("{port}", port))
-            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
-            host = parts.hostname
-            if host:
-                host.encode("idna")  # what the socket layer does with it
-        except (ValueError, UnicodeError) as exc:
-            where = " once {port} is replaced by a port number" if "{port}" in value else ""
-            raise PydanticCustomError("url", f"{value!r} is not a valid URL{where}: {exc}") from None
-        if not host:
-            raise PydanticCustomError("url", f"{value!r} names no host; write e.g. 'http://127.0.0.1:{{port}}'")
-        if parts.query or parts.fragment or parts.username is not None:
-            raise PydanticCustomError(
-                "url", f"{value!r}: the application's URL is scheme, host, port and a path prefix; no user, query or #"
-            )
     return value
 
 
@@ -197,8 +101,8 @@ class App(BaseModel):
     @classmethod
     def _command(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         for item in value or ():
-            _check_placeholders(item, ("port",))
-            _os_text(item, "a command argument")
+            check_placeholders(item, ("port",))
+            os_text(item, "a command argument")
         if value and not value[0]:
             raise PydanticCustomError("command", "the command's first word, the program to run, is empty")
         return value
@@ -222,13 +126,13 @@ class App(BaseModel):
                 raise PydanticCustomError(
                     "env", f"{name!r} is not an environment variable name: letters, digits and '_', not a digit first"
                 )
-            _os_text(text, f"the value of {name}")
+            os_text(text, f"the value of {name}")
         return value
 
     @field_validator("cwd")
     @classmethod
     def _cwd(cls, value: str | None) -> str | None:
-        return None if value is None else _os_text(value, "the directory")
+        return None if value is None else os_text(value, "the directory")
 
     @field_validator("ready_timeout")
     @classmethod
@@ -244,12 +148,12 @@ class App(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        return _base_url(value)
+        return base_url(value)
 
     @field_validator("ready", "health")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
-        return None if value is None else _wire_path(value, "/health")
+        return None if value is None else wire_path(value, "/health")
 
 
 class RequestSpec(BaseModel):
@@ -273,33 +177,20 @@ class RequestSpec(BaseModel):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        return _check_placeholders(_wire_path(value, "/docs/{id}"), ("id",))
+        return check_placeholders(wire_path(value, "/docs/{id}"), ("id",))
 
     @field_validator("body")
     @classmethod
     def _body(cls, value: str | None) -> str | None:
         if value is not None and any("\ud800" <= char <= "\udfff" for char in value):
             raise PydanticCustomError("body", "the body contains a lone surrogate, which is not Unicode text")
-        return None if value is None else _check_placeholders(value, ("id",))
+        return None if value is None else check_placeholders(value, ("id",))
 
     @field_validator("headers")
     @classmethod
     def _headers(cls, value: dict[str, str]) -> dict[str, str]:
         for name, text in value.items():
-            if not _HEADER_NAME.fullmatch(name):
-                raise PydanticCustomError(
-                    "header", f"{name!r} is not a header name: letters, digits and !#$%&'*+-.^_`|~, no spaces or ':'"
-                )
-            if name.lower() in _FRAMING_HEADERS:
-                raise PydanticCustomError(
-                    "header", f"{name} is set by the load generator from the body; remove it from headers"
-                )
-            if not _HEADER_VALUE.fullmatch(text):
-                raise PydanticCustomError(
-                    "header",
-                    f"the value of {name} ({text[:40]!r}) must be printable ASCII on one line: "
-                    "no line breaks or control characters; percent-encode or base64 anything else",
-                )
+            header(name, text)
         return value
 
 
@@ -342,7 +233,7 @@ class HttpCheck(BaseModel):
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        return _wire_path(value, "/health")
+        return wire_path(value, "/health")
 
     @field_validator("timeout")
     @classmethod
