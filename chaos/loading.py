@@ -1,21 +1,21 @@
 """Loading experiment files (YAML or JSON) into models, with file, line and column in every error.
 
-The loader is defensive: it reads at most ``MAX_FILE_BYTES``, refuses YAML alias bombs (by counting
-the values a document expands to), deep nesting, duplicate keys, non-UTF-8 bytes and multiple
-documents, each with a location and a message that says what to do.
+The loader is defensive: it reads only regular files (:func:`read_regular_file`: no FIFO, device
+or directory is ever opened) of at most ``MAX_FILE_BYTES``; :mod:`chaos.documents` refuses YAML
+alias bombs, deep nesting, duplicate keys, huge numbers, control characters, non-UTF-8 bytes and
+multiple documents, each with a location and a message that says what to do.
 """
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from chaos.documents import DocumentError, Positions, parse_document
 from chaos.engine import botodata
 from chaos.errors import ConfigError
 from chaos.model import Experiment
@@ -23,20 +23,26 @@ from chaos.model import Experiment
 __all__ = [
     "MAX_FILE_BYTES",
     "ExperimentError",
+    "FileReadError",
     "Problem",
     "dotted",
     "explain_validation",
     "load_experiment",
     "parse_experiment",
+    "read_regular_file",
 ]
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_VALUES = 200_000
-MAX_DEPTH = 64
 
-_Loader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Path_ = tuple[str | int, ...]
-Positions = dict[Path_, tuple[int, int]]
+
+_FILE_TYPES = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
 
 
 @dataclass(frozen=True)
@@ -62,123 +68,84 @@ class ExperimentError(ConfigError):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
-class _Invalid(Exception):
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.line, self.column = line, column
+class FileReadError(ConfigError):
+    """A file that cannot be read as given (missing, unreadable, too large, not a regular file).
+
+    ``str()`` is ``FILE:1:1: reason``; ``path`` and ``reason`` are the parts.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}:1:1: {reason}")
 
 
-def _mark(node: Any) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
 
 
-class _Builder:
-    """Builds plain Python values from a YAML node tree, recording where each value came from."""
-
-    def __init__(self, loader: Any) -> None:
-        self.loader = loader
-        self.positions: Positions = {}
-        self.values = 0
-
-    def build(self, node: Any, path: Path_ = (), depth: int = 0) -> Any:
-        self.values += 1
-        if self.values > MAX_VALUES:
-            raise _Invalid(
-                f"the document expands to more than {MAX_VALUES:,} values (a YAML alias bomb?)", *_mark(node)
-            )
-        if depth > MAX_DEPTH:
-            raise _Invalid(f"the document is nested more than {MAX_DEPTH} levels deep", *_mark(node))
-        self.positions.setdefault(path, _mark(node))
-        if isinstance(node, yaml.ScalarNode):
-            return self.loader.construct_object(node)
-        if isinstance(node, yaml.SequenceNode):
-            items = []
-            for index, item in enumerate(node.value):
-                self.positions.setdefault((*path, index), _mark(item))
-                items.append(self.build(item, (*path, index), depth + 1))
-            return items
-        return self._mapping(node, path, depth)
-
-    def _mapping(self, node: Any, path: Path_, depth: int) -> dict[Any, Any]:
-        seen: dict[Any, tuple[int, int]] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise _Invalid("mapping keys must be plain names", *_mark(key_node))
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.loader.construct_object(key_node)
-            if key in seen:
-                line, _ = seen[key]
-                raise _Invalid(f"duplicate key {key!r} (first given at line {line})", *_mark(key_node))
-            seen[key] = _mark(key_node)
-        self.loader.flatten_mapping(node)  # YAML merge keys (<<: *defaults), later keys win
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise _Invalid("mapping keys must be plain names", *_mark(key_node))
-            if isinstance(key, str):
-                self.positions[(*path, key)] = _mark(key_node)
-            result[key] = self.build(value_node, (*path, key) if isinstance(key, str) else path, depth + 1)
-        return result
+def _size_limit(max_bytes: int) -> str:
+    mib = 1024 * 1024
+    return f"{max_bytes // mib} MiB" if max_bytes % mib == 0 else f"{max_bytes:,} bytes"
 
 
-def _decode(data: bytes) -> str:
+def _unreadable(name: str, exc: OSError | ValueError) -> FileReadError:
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return FileReadError(name, f"cannot read the file: {reason}")
+
+
+def _check_file(name: str, status: os.stat_result, max_bytes: int, what: str) -> None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = _FILE_TYPES.get(stat.S_IFMT(status.st_mode), "not a regular file")
+        raise FileReadError(name, f"this is {kind}, not a regular file: nothing was read from it")
+    if status.st_size > max_bytes:
+        raise FileReadError(
+            name, f"the file is {_size(status.st_size)}; {what} are limited to {_size_limit(max_bytes)}"
+        )
+
+
+def read_regular_file(path: str | os.PathLike[str], max_bytes: int = MAX_FILE_BYTES, *, what: str = "files") -> bytes:
+    """The bytes of the regular file at ``path``, at most ``max_bytes`` of them.
+
+    Directories, FIFOs, sockets and devices are refused without being opened or read (a FIFO
+    would block, a device never end); the file is opened non-blocking and checked again once
+    open, so a path swapped in between is refused too. ``what`` names the files in messages
+    (``"experiment files"``, ``"journals"``). Raises :class:`FileReadError` (a
+    :class:`~chaos.ConfigError`, exit code 2) whose message is ``FILE:1:1: reason``.
+    """
+    name = str(path)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise _Invalid(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x}): is this an experiment file?", line, column
-        ) from exc
-    if "\x00" in text:
-        offset = text.index("\x00")
-        line = text.count("\n", 0, offset) + 1
-        raise _Invalid("the file contains NUL bytes: is this an experiment file?", line, 1)
-    return text
-
-
-def _check_json(text: str) -> None:
+        status = os.stat(path)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise _unreadable(name, exc) from None
+    _check_file(name, status, max_bytes, what)  # before opening: a FIFO would block, a device never end
     try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _Invalid(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from exc
-    except RecursionError as exc:
-        raise _Invalid(f"the document is nested more than {MAX_DEPTH} levels deep") from exc
-
-
-def parse_document(data: bytes, json_only: bool = False) -> tuple[Any, Positions]:
-    """The document's value and the (line, column) of every path in it."""
-    text = _decode(data)
-    if not text.strip():
-        raise _Invalid("the file is empty: an experiment needs at least version, title and faults")
-    if json_only:
-        _check_json(text)
-    loader = _Loader(text)
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError) as exc:
+        raise _unreadable(name, exc) from None
     try:
-        node = loader.get_single_node()
-        if node is None:
-            raise _Invalid("the file has no document: an experiment needs at least version, title and faults")
-        builder = _Builder(loader)
-        value = builder.build(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise _Invalid(f"invalid YAML: {exc.problem or exc.context}", line, column) from exc
-    except yaml.YAMLError as exc:
-        raise _Invalid(f"invalid YAML: {exc}") from exc
-    except RecursionError as exc:
-        raise _Invalid(f"the document is nested more than {MAX_DEPTH} levels deep") from exc
+        _check_file(name, os.fstat(handle), max_bytes, what)  # again: the path may have been swapped meanwhile
+        chunks: list[bytes] = []
+        size = 0
+        while size <= max_bytes:  # the file may have grown since fstat: read one byte past the limit at most
+            chunk = os.read(handle, max_bytes + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise _unreadable(name, exc) from None
     finally:
-        loader.dispose()
-    return value, builder.positions
+        os.close(handle)
+    if size > max_bytes:
+        raise FileReadError(name, f"the file grew while it was read; {what} are limited to {_size_limit(max_bytes)}")
+    return b"".join(chunks)
 
 
 def _dotted(path: Path_) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = part if isinstance(part, int) or len(part) <= 40 else part[:37] + "..."
+        out += f"[{name}]" if isinstance(name, int) else (f".{name}" if out else name)
     return out
 
 
@@ -215,15 +182,22 @@ def _message(error: Any, path: Path_, root: type[BaseModel] = Experiment) -> str
         names = sorted(f.alias or name for name, f in model.model_fields.items()) if model else []
         hint = botodata.suggest(str(path[-1]), names)
         valid = f" (valid here: {', '.join(names)})" if names else ""
-        return f"unknown field {path[-1]!r}{hint}{valid}"
+        return f"unknown field {_shown(path[-1])}{hint}{valid}"
     if kind == "missing":
         return f"required field {path[-1]!r} is missing" if path else "required field is missing"
     if kind.endswith("_type") or kind.endswith("_parsing") or kind == "literal_error":
         value = error.get("input")
         if not isinstance(value, (dict, list)):
-            shown = repr(value)
-            message += f" (got {shown if len(shown) <= 40 else shown[:37] + '...'})"
+            message += f" (got {_shown(value)})"
     return str(message)
+
+
+def _shown(value: Any) -> str:
+    """A short repr: a huge int is described, not converted (Python refuses repr of 4,300+ digits)."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"an integer of {value.bit_length():,} bits"
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def _locate(path: Path_, positions: Positions) -> tuple[int, int]:
@@ -252,11 +226,13 @@ def explain_validation(exc: ValidationError, value: Any, root: type[BaseModel]) 
     errors = exc.errors(include_url=False)
     located = [_clean(error["loc"], value) for error in errors]
     found = []
-    for error, path in zip(errors, located, strict=True):
+    for index, (error, path) in enumerate(zip(errors, located, strict=True)):
         if error["type"] == "too_short" and any(
-            len(other) > len(path) and other[: len(path)] == path for other in located
+            other[: len(path)] == path and (len(other) > len(path) or errors[number]["type"] != "too_short")
+            for number, other in enumerate(located)
+            if number != index
         ):
-            continue  # a list whose items all failed: the item errors say why
+            continue  # a list whose items all failed (or a single value that failed): those errors say why
         found.append((path, _message(error, path, root)))
     return found
 
@@ -290,36 +266,23 @@ def validate_document(value: Any, positions: Positions, name: str) -> Experiment
 
 
 def parse_experiment(data: bytes | str, name: str = "<experiment>") -> Experiment:
-    """An Experiment from YAML or JSON text; ``name`` is used in error locations."""
-    raw = data.encode() if isinstance(data, str) else data
+    """An Experiment from YAML or JSON text (JSON when ``name`` ends in ``.json``); ``name`` is used in errors."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     try:
-        value, positions = parse_document(raw, json_only=name.endswith(".json"))
-    except _Invalid as exc:
+        value, positions = parse_document(raw, json_only=name.lower().endswith(".json"))
+    except DocumentError as exc:
         raise ExperimentError([Problem(name, exc.line, exc.column, "", str(exc))]) from None
     return validate_document(value, positions, name)
 
 
 def load_experiment(path: str | os.PathLike[str]) -> Experiment:
-    """Load and validate an experiment file (YAML or JSON).
+    """Load and validate an experiment file (YAML, or JSON for a ``.json`` name).
 
     Raises :class:`ExperimentError` (a :class:`~chaos.ConfigError`) naming file, line, column and field
-    of every problem.
+    of every problem. Nothing but a regular file is opened (see :func:`read_regular_file`).
     """
-    name = str(path)
-    file = Path(path)
     try:
-        size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
-            limit = MAX_FILE_BYTES // (1024 * 1024)
-            raise ExperimentError(
-                [
-                    Problem(
-                        name, 1, 1, "", f"the file is {size / 1e6:.1f} MB; experiment files are limited to {limit} MiB"
-                    )
-                ]
-            )
-        with file.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ExperimentError([Problem(name, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")]) from None
-    return parse_experiment(data, name)
+        data = read_regular_file(path, MAX_FILE_BYTES, what="experiment files")
+    except FileReadError as exc:
+        raise ExperimentError([Problem(exc.path, 1, 1, "", exc.reason)]) from None
+    return parse_experiment(data, str(path))

@@ -8,18 +8,32 @@ lives in :mod:`chaos.loading`.
 from __future__ import annotations
 
 import re
-import string
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from chaos.engine import botodata
 from chaos.engine.durations import Duration
 from chaos.engine.fault import Fault
 from chaos.iam.policy import operations_refusal
+from chaos.wire import MAX_STATUS, MIN_STATUS, base_url, check_placeholders, header, http_status, os_text, wire_path
 
 __all__ = [
+    "MAX_CONCURRENT_FAULTS",
+    "MAX_STATUS",
+    "MAX_WEIGHT",
+    "MIN_RATE",
+    "MIN_STATUS",
     "App",
     "Expect",
     "Experiment",
@@ -33,37 +47,30 @@ __all__ = [
     "RequestSpec",
 ]
 
-_Strict = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Strict = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 _ID_SPACE_MAX = 10_000_000
 _HTTP_METHODS = Literal["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH"]
+MAX_WEIGHT = 1_000_000.0
+MIN_RATE = 0.01
+MAX_CONCURRENT_FAULTS = 1000
+
+
+_STATUS_SCHEMA = {"type": "integer", "minimum": MIN_STATUS, "maximum": MAX_STATUS}
 StatusList = Annotated[
-    tuple[int, ...],
-    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}}]}),
+    tuple[Annotated[int, AfterValidator(http_status)], ...],
+    WithJsonSchema({"anyOf": [_STATUS_SCHEMA, {"type": "array", "items": _STATUS_SCHEMA}]}),
 ]
-
-
-def _placeholders(text: str) -> list[str]:
-    """The ``{name}`` placeholders in ``text``."""
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError as exc:
-        raise PydanticCustomError("placeholder", f"unbalanced braces in {text!r}: {exc}") from exc
-
-
-def _check_placeholders(text: str, allowed: tuple[str, ...]) -> str:
-    for name in _placeholders(text):
-        if name not in allowed:
-            hint = botodata.suggest(name, list(allowed))
-            raise PydanticCustomError(
-                "placeholder",
-                f"unknown placeholder {{{name}}}{hint} here you can use "
-                + ", ".join("{" + item + "}" for item in allowed),
-            )
-    return text
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _statuses(value: object) -> object:
     return (value,) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _positive(value: float, what: str) -> float:
+    if value <= 0:
+        raise PydanticCustomError("timeout", f"{what} must be longer than 0s")
+    return value
 
 
 class App(BaseModel):
@@ -95,15 +102,43 @@ class App(BaseModel):
     @classmethod
     def _command(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         for item in value or ():
-            _check_placeholders(item, ("port",))
+            check_placeholders(item, ("port",))
+            os_text(item, "a command argument")
+        if value and not value[0]:
+            raise PydanticCustomError("command", "the command's first word, the program to run, is empty")
         return value
 
     @field_validator("wsgi")
     @classmethod
     def _wsgi(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", value):
+        if value is None:
+            return value
+        module, _, attribute = value.partition(":")
+        names = [*module.split("."), attribute]
+        if not all(name.isidentifier() and name.isascii() for name in names):
             raise PydanticCustomError("wsgi", f"{value!r} is not 'module:attribute', e.g. 'myapp.web:application'")
         return value
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _ENV_NAME.fullmatch(name):
+                raise PydanticCustomError(
+                    "env", f"{name!r} is not an environment variable name: letters, digits and '_', not a digit first"
+                )
+            os_text(text, f"the value of {name}")
+        return value
+
+    @field_validator("cwd")
+    @classmethod
+    def _cwd(cls, value: str | None) -> str | None:
+        return None if value is None else os_text(value, "the directory")
+
+    @field_validator("ready_timeout")
+    @classmethod
+    def _ready_timeout(cls, value: float) -> float:
+        return _positive(value, "ready_timeout")
 
     @model_validator(mode="after")
     def _one_way_to_start(self) -> App:
@@ -114,16 +149,12 @@ class App(BaseModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://", value):
-            raise PydanticCustomError("url", f"{value!r} is not an http(s) URL; write e.g. 'http://127.0.0.1:{{port}}'")
-        return _check_placeholders(value, ("port",))
+        return base_url(value)
 
     @field_validator("ready", "health")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("/"):
-            raise PydanticCustomError("path", f"{value!r} must be a path starting with '/', e.g. '/health'")
-        return value
+        return None if value is None else wire_path(value, "/health")
 
 
 class RequestSpec(BaseModel):
@@ -133,24 +164,35 @@ class RequestSpec(BaseModel):
 
     method: _HTTP_METHODS = Field(default="GET", description="HTTP method.")
     path: str = Field(description="Path, with '{id}' replaced by a document id, e.g. '/docs/{id}'.")
-    weight: float = Field(default=1.0, gt=0, description="Relative share of this request in the load.")
+    weight: float = Field(
+        default=1.0, gt=0, le=MAX_WEIGHT, description="Relative share of this request in the load (0 < weight <= 1e6)."
+    )
     body: str | None = Field(
         default=None, description="Request body; '{id}' is replaced. Writes are checked for durability."
     )
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Extra request headers: token names, printable ASCII values."
+    )
     name: str | None = Field(default=None, description="A name for reports (default: 'METHOD path').")
 
     @field_validator("path")
     @classmethod
     def _path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise PydanticCustomError("path", f"{value!r} must start with '/', e.g. '/docs/{{id}}'")
-        return _check_placeholders(value, ("id",))
+        return check_placeholders(wire_path(value, "/docs/{id}"), ("id",))
 
     @field_validator("body")
     @classmethod
     def _body(cls, value: str | None) -> str | None:
-        return None if value is None else _check_placeholders(value, ("id",))
+        if value is not None and any("\ud800" <= char <= "\udfff" for char in value):
+            raise PydanticCustomError("body", "the body contains a lone surrogate, which is not Unicode text")
+        return None if value is None else check_placeholders(value, ("id",))
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            header(name, text)
+        return value
 
 
 class Load(BaseModel):
@@ -158,11 +200,20 @@ class Load(BaseModel):
 
     model_config = _Strict
 
-    rate: float = Field(gt=0, le=10_000, description="Requests per second, in total.")
-    concurrency: int = Field(default=4, ge=1, le=1024, description="Requests in flight at most.")
+    rate: float = Field(ge=MIN_RATE, le=10_000, description="Requests per second, in total (0.01 to 10,000).")
+    concurrency: int = Field(default=4, ge=1, le=1024, description="Requests in flight at most (1 to 1,024).")
     requests: tuple[RequestSpec, ...] = Field(min_length=1, description="The requests, chosen by weight.")
-    timeout: Duration = Field(default=5.0, description="A request unanswered after this long counts as a hang.")
-    ids: int = Field(default=100, ge=1, le=_ID_SPACE_MAX, description="How many distinct '{id}' values to use.")
+    timeout: Duration = Field(
+        default=5.0, description="A request unanswered after this long counts as a hang (longer than 0s)."
+    )
+    ids: int = Field(
+        default=100, ge=1, le=_ID_SPACE_MAX, description="How many distinct '{id}' values to use (1 to 10,000,000)."
+    )
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        return _positive(value, "the load's timeout")
 
 
 class HttpCheck(BaseModel):
@@ -172,11 +223,23 @@ class HttpCheck(BaseModel):
 
     path: str = Field(description="Path on the application, e.g. '/health'.")
     method: _HTTP_METHODS = Field(default="GET", description="HTTP method.")
-    status: StatusList = Field(default=(200,), description="Accepted status code, or a list of them.")
+    status: StatusList = Field(
+        default=(200,), min_length=1, description="Accepted status code (100-599), or a list of them."
+    )
     contains: str | None = Field(default=None, description="Text the body must contain.")
-    timeout: Duration = Field(default=5.0, description="How long to wait for the answer.")
+    timeout: Duration = Field(default=5.0, description="How long to wait for the answer (longer than 0s).")
 
     _statuses = field_validator("status", mode="before")(classmethod(lambda cls, value: _statuses(value)))
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return wire_path(value, "/health")
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: float) -> float:
+        return _positive(value, "the probe's timeout")
 
 
 class Probe(BaseModel):
@@ -197,7 +260,7 @@ class Expect(BaseModel):
         default=None, ge=0, le=1, description="Least share of requests answered 2xx during the faults (0..1)."
     )
     graceful_statuses: StatusList = Field(
-        default=(503, 429), description="Statuses that count as a graceful refusal rather than a failure."
+        default=(503, 429), description="Statuses (100-599) that count as a graceful refusal rather than a failure."
     )
     latency_p50: Duration | None = Field(default=None, description="Most 50th-percentile latency during the faults.")
     latency_p95: Duration | None = Field(default=None, description="Most 95th-percentile latency during the faults.")
@@ -225,9 +288,18 @@ class Phases(BaseModel):
 
     baseline: Duration = Field(default=5.0, description="Load before the faults, to measure the steady state.")
     faults: Duration | None = Field(
-        default=None, description="Length of the fault phase (default: until the last fault ends)."
+        default=None, description="Length of the fault phase, longer than 0s (default: until the last fault ends)."
     )
     recovery: Duration = Field(default=10.0, description="Load after the faults, to observe recovery.")
+
+    @field_validator("faults")
+    @classmethod
+    def _faults(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise PydanticCustomError(
+                "phase", "the fault phase must be longer than 0s: a run with no time under the faults proves nothing"
+            )
+        return value
 
 
 class Guardrails(BaseModel):
@@ -239,7 +311,9 @@ class Guardrails(BaseModel):
     services: tuple[str, ...] | None = Field(default=None, description="The only services faults may target.")
     max_duration: Duration | None = Field(default=None, description="Longest whole run (baseline + faults + recovery).")
     max_probability: float | None = Field(default=None, ge=0, le=1, description="Highest fault probability allowed.")
-    max_concurrent_faults: int | None = Field(default=None, ge=1, description="Most faults active at the same time.")
+    max_concurrent_faults: int | None = Field(
+        default=None, ge=1, le=MAX_CONCURRENT_FAULTS, description="Most faults active at the same time (1 to 1,000)."
+    )
     accounts: tuple[str, ...] | None = Field(
         default=None, description="IAM injector: the AWS account ids it may change (required for real AWS)."
     )
@@ -285,6 +359,19 @@ class IamTarget(BaseModel):
     user: str | None = Field(default=None, description="IAM user name.")
     group: str | None = Field(default=None, description="IAM group name.")
 
+    @field_validator("role", "user", "group")
+    @classmethod
+    def _name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # IAM's own rule for these names; anything else would fail at the AWS API, mid-run.
+        longest = 128 if info.field_name == "group" else 64
+        if value is not None and not re.fullmatch(rf"[A-Za-z0-9+=,.@_-]{{1,{longest}}}", value):
+            raise PydanticCustomError(
+                "iam_name",
+                f"{value[:80]!r} is not an IAM {info.field_name} name: 1-{longest} letters, digits and +=,.@_- "
+                "(a name, not a path or an ARN)",
+            )
+        return value
+
     @model_validator(mode="after")
     def _exactly_one(self) -> IamTarget:
         given = [name for name in ("role", "user", "group") if getattr(self, name)]
@@ -316,14 +403,23 @@ class Experiment(BaseModel):
     """An outage experiment: what fails, when, what traffic to drive, and what graceful means."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, json_schema_extra={"title": "chaos-outage experiment"}
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        allow_inf_nan=False,
+        json_schema_extra={"title": "chaos-outage experiment"},
     )
 
-    version: Literal[1] = Field(description="Format version; 1.")
+    version: Literal[1] = Field(description="Format version: the integer 1.")
     title: str = Field(min_length=1, description="What is rehearsed, in one line.")
     description: str | None = Field(default=None, description="Why, and what a graceful application does.")
     tags: tuple[str, ...] = Field(default=(), description="Free-form tags for catalogues and reports.")
-    seed: int | None = Field(default=None, ge=0, lt=2**32, description="Seed of probability sampling.")
+    seed: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**32,
+        description="Seed of probability sampling and of the load's choices (0 to 2**32-1).",
+    )
     injector: Literal["hook", "gateway", "iam"] | None = Field(
         default=None, description="How faults are injected (default: gateway when 'app' is set, else hook)."
     )
@@ -337,6 +433,17 @@ class Experiment(BaseModel):
     expect: Expect = Field(default_factory=Expect, description="The limits the verifier checks.")
     guardrails: Guardrails = Field(default_factory=Guardrails, description="Limits the run refuses to exceed.")
     iam: IamSettings | None = Field(default=None, description="Settings of the IAM injector.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if type(value) is not int or value != 1:
+            huge = isinstance(value, int) and value.bit_length() > 64
+            shown = f"an integer of {value.bit_length():,} bits" if huge else repr(value)[:40]
+            raise PydanticCustomError(
+                "version", f"version must be the integer 1, the only format version (got {shown})"
+            )
+        return value
 
     @property
     def fault_phase(self) -> float | None:

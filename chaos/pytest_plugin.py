@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -23,7 +23,7 @@ from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
 from chaos.gate import Refused
 from chaos.loading import load_experiment
-from chaos.model import Guardrails
+from chaos.model import Experiment, Guardrails
 
 __all__ = ["MarkerOptions", "MatrixOptions"]
 
@@ -62,14 +62,26 @@ class MatrixOptions:
     faults: tuple[Fault, ...] = ()
 
 
+def _misuse(message: str) -> NoReturn:
+    """A marker used wrongly: the test (or the collection of a matrix) errors with this message, no traceback."""
+    pytest.fail(message, pytrace=False)
+
+
+def _load(path: Path, marker: str) -> Experiment:
+    """The marker's experiment file, or the test errors with the file's located problems."""
+    try:
+        return load_experiment(path)
+    except ConfigError as exc:
+        message = f"{marker}:\n{exc}"
+    _misuse(message)  # outside the except: no "during handling of the above exception"
+
+
 def _options(cls: type[Any], kwargs: dict[str, Any], marker: str) -> Any:
     names = [field.name for field in fields(cls)]
     for key in kwargs:
         if key not in names:
             hint = botodata.suggest(key, names)
-            raise pytest.UsageError(
-                f"@pytest.mark.{marker}: unknown argument {key!r}{hint} (arguments: {', '.join(names)})"
-            )
+            _misuse(f"@pytest.mark.{marker}: unknown argument {key!r}{hint} (arguments: {', '.join(names)})")
     return cls(**kwargs)
 
 
@@ -132,10 +144,7 @@ def _compress(config: pytest.Config, marker_value: bool | None) -> bool:
 def _experiment_faults(
     request: pytest.FixtureRequest, path: str, fault: str | int | None
 ) -> tuple[tuple[Fault, ...], int | None, Guardrails]:
-    try:
-        experiment = load_experiment(_relative(request, path))
-    except ConfigError as exc:
-        raise pytest.UsageError(f"@pytest.mark.chaos(experiment={path!r}):\n{exc}") from None
+    experiment = _load(_relative(request, path), f"@pytest.mark.chaos(experiment={path!r})")
     if fault is None:
         return experiment.faults, experiment.seed, experiment.guardrails
     for index, candidate in enumerate(experiment.faults):
@@ -144,7 +153,7 @@ def _experiment_faults(
             whole = candidate.model_copy(update={"after": 0.0, "for_": None})
             return (whole,), experiment.seed, experiment.guardrails
     names = ", ".join(repr(f.name or f.label) for f in experiment.faults)
-    raise pytest.UsageError(f"@pytest.mark.chaos: {path} has no fault {fault!r}; its faults: {names}")
+    _misuse(f"@pytest.mark.chaos: {path} has no fault {fault!r}; its faults: {names}")
 
 
 @pytest.fixture
@@ -215,17 +224,12 @@ def _matrix(metafunc: pytest.Metafunc, marker: pytest.Mark) -> list[Fault]:
         path = Path(options.experiment)
         if not path.is_absolute() and not path.exists():
             path = Path(str(metafunc.definition.path)).parent / path
-        try:
-            return list(load_experiment(path).faults)
-        except ConfigError as exc:
-            raise pytest.UsageError(f"@pytest.mark.chaos_matrix(experiment={options.experiment!r}):\n{exc}") from None
+        return list(_load(path, f"@pytest.mark.chaos_matrix(experiment={options.experiment!r})").faults)
     if args == ["s3_errors"]:
         return [s3_outage(options.region, kind) for kind in S3_ERROR_KINDS]
     if args and all(isinstance(arg, Fault) for arg in args):
         return args
-    raise pytest.UsageError(
-        "@pytest.mark.chaos_matrix takes 's3_errors', faults, faults=[...] or experiment='file.yaml'"
-    )
+    _misuse("@pytest.mark.chaos_matrix takes 's3_errors', faults, faults=[...] or experiment='file.yaml'")
 
 
 def _id(fault: Fault) -> str:

@@ -14,11 +14,9 @@ A journal is untrusted input: nothing it names is touched unless it checks out a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import signal
-import stat
 import tempfile
 import time
 import urllib.error
@@ -69,25 +67,14 @@ class Recovery:
 
 def load(path: Path) -> dict[str, Any]:
     """A journal given to rollback: a regular JSON file of a sane size, or a ConfigError saying why not."""
+    from chaos.documents import DocumentError, parse_document  # noqa: PLC0415
+    from chaos.loading import read_regular_file  # noqa: PLC0415
+
+    raw = read_regular_file(path, _MAX_JOURNAL, what="journals")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ConfigError(f"{path}:1:1: cannot open the journal: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(f"{path}:1:1: not a regular file (a journal is a JSON file written by outage run)")
-        if info.st_size > _MAX_JOURNAL:
-            raise ConfigError(f"{path}:1:1: {info.st_size} bytes is too large for a journal")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            raw = handle.read(_MAX_JOURNAL + 1)
-    finally:
-        os.close(fd)
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        line, column = getattr(exc, "lineno", 1), getattr(exc, "colno", 1)
-        raise ConfigError(f"{path}:{line}:{column}: not a journal: invalid JSON ({exc})") from None
+        data, _ = parse_document(raw, json_only=True)
+    except DocumentError as exc:
+        raise ConfigError(f"{path}:{exc.line}:{exc.column}: not a journal: {exc}") from None
     if not isinstance(data, dict) or "status" not in data:
         raise ConfigError(f"{path}:1:1: not a journal: no 'status' (a journal is written by outage run)")
     return data

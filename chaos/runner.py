@@ -99,6 +99,7 @@ class Runner:
         self._abort = threading.Event()
         self._abort_reason = ""
         self._stopped_in = ""
+        self._load_error = ""
         self._phase = "setup"
         self._started = time.monotonic()
         self._gateway: GatewayServer | None = None
@@ -151,7 +152,9 @@ class Runner:
                     status, reason = "unverified", UNVERIFIED
             except Aborted as exc:
                 status, reason = "aborted", str(exc)
-                journal.event("aborted", reason=reason)
+                if self._load_error:
+                    status, reason = "error", self._load_error
+                journal.event(status, reason=reason)
             except Refused as exc:
                 status, reason = "aborted", str(exc)
                 journal.event("refused", reason=reason)
@@ -165,7 +168,7 @@ class Runner:
                 raise
             finally:
                 complete = self._rollback()
-        if self._abort.is_set() and status != "aborted":  # a signal during verify or rollback
+        if self._abort.is_set() and status not in ("aborted", "error"):  # a signal during verify or rollback
             status, reason = "aborted", f"{self._abort_reason or 'aborted'} (during {self._stopped_in})"
         journal.finish(status, reason=reason, checks=[result.to_dict() for result in results])
         code = EXIT_CODES[status] if complete else exits.ROLLBACK_INCOMPLETE
@@ -228,7 +231,9 @@ class Runner:
         if measured.before and not all(result.passed for _, result in measured.before):
             failing = "; ".join(f"{name}: {r.reason}" for name, r in measured.before if not r.passed)
             raise Aborted(f"the steady state does not hold before any fault: {failing}")
-        self._load = LoadGenerator(load, base_url, measured.log, seed=self.seed, origin=self._started)
+        self._load = LoadGenerator(
+            load, base_url, measured.log, seed=self.seed, origin=self._started, on_error=self._load_failed
+        )
         self._enter("baseline")
         self._load.start()
         ticker = Ticker(self.progress, lambda: self._snapshot(measured.log)).start()
@@ -258,11 +263,14 @@ class Runner:
             self.journal.event("check", name=result.name, passed=result.passed)
         return results
 
+    def _load_failed(self, error: str) -> None:
+        """A crash in the load generator stops the run at once: the runner's error, never a verdict."""
+        self._load_error = f"the load generator failed: {error}"
+        self.abort(self._load_error)
+
     def _load_alive(self) -> None:
-        """A crash in the load generator is the runner's error, never a verdict on the application."""
-        error = getattr(self._load, "error", None)
-        if error:
-            raise ChaosError(f"the load generator failed: {error}")
+        if self._load is not None:
+            self._load.raise_for_error()
 
     def _start_everything(self, app: App) -> str:
         """The AWS the application talks to and the application; returns its URL once it is ready."""

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
+import threading
 import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from chaos.loading import MAX_FILE_BYTES, ExperimentError, load_experiment, parse_experiment
+import chaos.loading
+from chaos.errors import ConfigError
+from chaos.loading import (
+    MAX_FILE_BYTES,
+    ExperimentError,
+    FileReadError,
+    load_experiment,
+    parse_experiment,
+    read_regular_file,
+)
 from chaos.model import Experiment
 
 MINIMAL = "version: 1\ntitle: t\nfaults:\n  - {kind: unavailable, service: s3, region: us-east-1}\n"
@@ -218,3 +230,106 @@ def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ExperimentError) as caught:
         load_experiment(tmp_path / "missing.yaml")
     assert "cannot read the file" in str(caught.value)
+
+
+# -- only regular files are read ----------------------------------------------------------------------
+def _fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+def _in_a_thread(action: object, seconds: float = 5.0) -> BaseException | None:
+    """Run ``action``; fail the test, instead of hanging it, if it blocks."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            action()  # type: ignore[operator]
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, "blocked: a special file was opened or read"
+    return outcome[0]
+
+
+def test_a_fifo_is_refused_without_being_opened(tmp_path: Path) -> None:
+    path = _fifo(tmp_path)
+    error = _in_a_thread(lambda: load_experiment(path))
+    assert isinstance(error, ExperimentError)
+    assert str(error) == f"{path}:1:1: this is a FIFO (named pipe), not a regular file: nothing was read from it"
+
+
+def test_a_symlink_to_a_fifo_is_refused(tmp_path: Path) -> None:
+    link = tmp_path / "link.yaml"
+    link.symlink_to(_fifo(tmp_path))
+    error = _in_a_thread(lambda: load_experiment(link))
+    assert isinstance(error, ExperimentError) and "a FIFO (named pipe)" in str(error)
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExperimentError) as caught:
+        load_experiment(tmp_path)
+    assert str(caught.value) == f"{tmp_path}:1:1: this is a directory, not a regular file: nothing was read from it"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_refused_not_read_forever() -> None:
+    error = _in_a_thread(lambda: read_regular_file("/dev/zero"))
+    assert isinstance(error, FileReadError) and "a character device" in str(error)
+
+
+def test_a_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        with pytest.raises(FileReadError, match="this is a socket"):
+            read_regular_file(path)
+
+
+def test_a_path_swapped_for_a_fifo_after_the_check_is_refused_once_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The path passes the first check (stat says: a small regular file), then turns out to be a FIFO:
+    # opened non-blocking, it does not hang, and fstat refuses it.
+    regular = tmp_path / "regular.yaml"
+    regular.write_text(MINIMAL)
+    fifo = _fifo(tmp_path)
+    real_stat = os.stat
+    monkeypatch.setattr(chaos.loading.os, "stat", lambda path: real_stat(regular) if path == fifo else real_stat(path))
+    error = _in_a_thread(lambda: read_regular_file(fifo))
+    assert isinstance(error, FileReadError) and "a FIFO (named pipe)" in str(error)
+
+
+def test_read_regular_file_for_other_files_such_as_journals(tmp_path: Path) -> None:
+    journal = tmp_path / "run.json"
+    journal.write_bytes(b'{"status": "passed"}')
+    assert read_regular_file(journal, 1024, what="journals") == b'{"status": "passed"}'
+    with pytest.raises(FileReadError) as caught:
+        read_regular_file(journal, 10, what="journals")
+    assert str(caught.value) == f"{journal}:1:1: the file is 20 bytes; journals are limited to 10 bytes"
+    assert isinstance(caught.value, ConfigError)
+    assert (caught.value.path, caught.value.reason) == (
+        str(journal),
+        "the file is 20 bytes; journals are limited to 10 bytes",
+    )
+    missing = tmp_path / "missing.json"
+    with pytest.raises(FileReadError, match=r"missing.json:1:1: cannot read the file: No such file or directory$"):
+        read_regular_file(missing, what="journals")
+    with pytest.raises(FileReadError, match=r":1:1: cannot read the file: embedded null byte$"):
+        read_regular_file("bad\0name.json")
+
+
+def test_an_unreadable_file(tmp_path: Path) -> None:
+    path = tmp_path / "secret.yaml"
+    path.write_text(MINIMAL)
+    path.chmod(0)
+    if os.access(path, os.R_OK):
+        pytest.skip("running as root: permissions are not enforced")
+    with pytest.raises(ExperimentError, match="cannot read the file: Permission denied"):
+        load_experiment(path)

@@ -295,3 +295,27 @@ def test_the_manual_page_examples_run(pytester: pytest.Pytester) -> None:
     expected = sum(block.count("\ndef test_") for block in examples)
     result = pytester.runpytest("-v")
     result.assert_outcomes(passed=expected + 6)  # the matrix example runs once per S3 error kind (7)
+
+
+@pytest.mark.parametrize(
+    ("marker", "collected"),
+    [("chaos(experiment='huge.yaml')", True), ("chaos_matrix(experiment='huge.yaml')", False)],
+)
+def test_an_invalid_experiment_file_is_a_clean_error_without_a_traceback(
+    pytester: pytest.Pytester, marker: str, collected: bool
+) -> None:
+    # A 5,000-digit seed once escaped as a ValueError traceback from deep inside the YAML loader.
+    pytester.makefile(".yaml", huge="version: 1\ntitle: t\nseed: " + "1" * 5000 + "\nfaults: [{kind: unavailable}]\n")
+    pytester.makepyfile(f"import pytest\n\n@pytest.mark.{marker}\ndef test_it(chaos_fault=None):\n    pass\n")
+    result = pytester.runpytest()
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(
+        [
+            f"@pytest.mark.{marker}:",
+            "huge.yaml:3:7: this number is 5,000 characters long: integers in experiment files*",
+        ]
+    )
+    assert "Traceback" not in output and "pytest_plugin.py" not in output and "During handling" not in output
+    if collected:
+        result.assert_outcomes(errors=1)

@@ -19,29 +19,40 @@ _PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 _HINT = "write a duration such as '250ms', '10s', '2m' or '1h'"
 
 
+def _shown(value: object) -> str:
+    """A short repr for messages; a huge int is described, not converted (Python refuses 4,300+ digits)."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length():,} bits"
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
 def parse_duration(value: object) -> float:
     """Seconds from ``'250ms'``, ``'10s'``, ``'2m'``, ``'1h'`` or a plain number of seconds."""
     if isinstance(value, bool):
         raise PydanticCustomError("duration", f"expected a duration, got {value!r}; {_HINT}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, int) and not -MAX_DURATION_SECONDS <= value <= MAX_DURATION_SECONDS:
+        seconds = -math.inf if value < 0 else math.inf  # float() of a huge int would raise OverflowError
+    elif isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):
         match = _PATTERN.match(value)
         if match is None:
-            raise PydanticCustomError("duration", f"{value!r} is not a duration; {_HINT}")
+            raise PydanticCustomError("duration", f"{_shown(value)} is not a duration; {_HINT}")
         number, unit = match.groups()
         factor = _UNITS.get(unit.lower() if unit else "s")
         if factor is None:
             raise PydanticCustomError(
-                "duration", f"unknown unit {unit!r} in {value!r}; units are ms, s, m and h; {_HINT}"
+                "duration", f"unknown unit {_shown(unit)} in {_shown(value)}; units are ms, s, m and h; {_HINT}"
             )
         seconds = float(number) * factor
     else:
         raise PydanticCustomError("duration", f"expected a duration, got {type(value).__name__}; {_HINT}")
-    if not math.isfinite(seconds) or seconds < 0:
-        raise PydanticCustomError("duration", f"{value!r} is negative or not finite; durations are >= 0")
+    shown = _shown(value)
+    if math.isnan(seconds) or seconds < 0:
+        raise PydanticCustomError("duration", f"{shown} is negative or not a number; durations are >= 0")
     if seconds > MAX_DURATION_SECONDS:
-        raise PydanticCustomError("duration", f"{value!r} is longer than the 24h this tool will ever inject for")
+        raise PydanticCustomError("duration", f"{shown} is longer than the 24h this tool will ever inject for")
     return seconds
 
 

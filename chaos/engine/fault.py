@@ -76,7 +76,9 @@ class Fault(BaseModel):
     'unavailable s3 us-east-1'
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, use_enum_values=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, use_enum_values=False, allow_inf_nan=False
+    )
 
     kind: FaultKind = Field(description="What happens to a matched call: " + ", ".join(_KIND_VALUES) + ".")
     service: Names = Field(
@@ -97,7 +99,9 @@ class Fault(BaseModel):
     jitter: Duration | None = Field(default=None, description="For latency: up to this much is added at random.")
     after: Duration = Field(default=0.0, description="When the fault starts, relative to the fault phase.")
     for_: Duration | None = Field(
-        default=None, alias="for", description="How long the fault lasts; unset means until it is removed."
+        default=None,
+        alias="for",
+        description="How long the fault lasts, longer than 0s; unset means until it is removed.",
     )
     include_global: bool = Field(
         default=False,
@@ -150,6 +154,15 @@ class Fault(BaseModel):
         if not 0.0 <= value <= 1.0:
             raise PydanticCustomError(
                 "probability", f"probability {value} is outside 0..1; write 0.3 for 30% of matching calls"
+            )
+        return value
+
+    @field_validator("for_")
+    @classmethod
+    def _lasts(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise PydanticCustomError(
+                "for", "a fault that lasts 0s never fires; leave 'for' out for a fault that lasts until it is removed"
             )
         return value
 

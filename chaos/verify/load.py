@@ -4,6 +4,11 @@ Open loop: request k is due at ``start + k / rate`` whatever happened to the one
 latency counts from when it was due, so a stalled application shows up as latency, not as a
 politely slower load. At most ``concurrency`` requests are in flight. Plain ``http.client``
 connections straight to the application: no AWS SDK, nothing an injector can reach.
+
+A load thread that fails (a bug, never the application's answer: that is recorded) does not end
+the load silently: the first failure is kept in ``error``, every thread stops, ``on_error`` is told,
+and ``raise_for_error()`` turns it into :class:`LoadFailed`, so that a run is not judged on a load
+that was never sent.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from chaos.errors import ChaosError
 from chaos.model import Load, RequestSpec
 from chaos.verify.log import RequestLog, Sample
 
-__all__ = ["LoadGenerator"]
+__all__ = ["LoadFailed", "LoadGenerator"]
+
+
+class LoadFailed(ChaosError):
+    """The load generator itself failed: the load was not sent, so the run cannot be judged."""
 
 
 class _Connection(http.client.HTTPConnection):
@@ -42,6 +52,7 @@ class LoadGenerator:
         seed: int = 0,
         clock: Callable[[], float] = time.monotonic,
         origin: float | None = None,
+        on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.load = load
         parts = urlsplit(base_url)
@@ -58,7 +69,10 @@ class LoadGenerator:
         self._start = 0.0
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._on_error = on_error
         self.sent = 0
+        self.error: str | None = None
+        """The first failure of a load thread, ``"TypeName: message"``; None while the load runs as it should."""
 
     def start(self) -> None:
         """Start sending, now."""
@@ -84,18 +98,36 @@ class LoadGenerator:
             doc_id = str(self._random.randrange(self.load.ids))
         return due, spec, doc_id
 
+    def raise_for_error(self) -> None:
+        """Raise :class:`LoadFailed` ("the load generator failed: ...") if a load thread failed."""
+        if self.error is not None:
+            raise LoadFailed(f"the load generator failed: {self.error}")
+
+    def _failed(self, exc: Exception) -> None:
+        with self._lock:
+            first = self.error is None
+            if first:
+                self.error = f"{type(exc).__name__}: {exc}"
+        self._stop.set()  # every thread stops: half a load would be judged as a whole one
+        if first and self._on_error is not None and self.error is not None:
+            self._on_error(self.error)
+
     def _worker(self) -> None:
         connection: http.client.HTTPConnection | None = None
-        while not self._stop.is_set():
-            due, spec, doc_id = self._slot()
-            wait = due - self.clock()
-            if wait > 0 and self._stop.wait(wait):
-                break
-            if connection is None:
-                connection = _Connection(self.host, self.port, timeout=self.load.timeout)
-            connection = self._send(connection, due, spec, doc_id)
-        if connection is not None:
-            connection.close()
+        try:
+            while not self._stop.is_set():
+                due, spec, doc_id = self._slot()
+                wait = due - self.clock()
+                if wait > 0 and self._stop.wait(wait):
+                    break
+                if connection is None:
+                    connection = _Connection(self.host, self.port, timeout=self.load.timeout)
+                connection = self._send(connection, due, spec, doc_id)
+        except Exception as exc:  # a bug in the load, not the application's answer: say so, do not go quiet
+            self._failed(exc)
+        finally:
+            if connection is not None:
+                connection.close()
 
     def _send(
         self, connection: http.client.HTTPConnection, due: float, spec: RequestSpec, doc_id: str

@@ -126,7 +126,7 @@ def monitoring_client(alarm: AlarmRef) -> Any:
     import boto3  # noqa: PLC0415 - only runs with an alarm to watch
     from botocore.config import Config  # noqa: PLC0415
 
-    from chaos.injectors.hook import exempt  # noqa: PLC0415
+    from chaos.injectors.exempt import exempt  # noqa: PLC0415
 
     config = Config(  # type: ignore[call-arg]  # the stubs lag botocore
         ignore_configured_endpoint_urls=True,

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from chaos.model import Load
-from chaos.verify.load import LoadGenerator
+from chaos.verify.load import LoadFailed, LoadGenerator
 from chaos.verify.log import RequestLog
 
 
@@ -110,3 +110,28 @@ def test_an_application_that_is_not_there(app: str) -> None:
     stats = log.stats("baseline")
     assert stats.count > 0 and stats.successes == 0
     assert any(name.startswith("no answer") for name in stats.statuses)
+
+
+def test_a_failing_load_thread_stops_the_load_and_says_why(app: str) -> None:
+    # The model refuses such a header; built past it, the request cannot even be encoded.
+    good = Load.model_validate({"rate": 50, "concurrency": 3, "requests": [{"path": "/docs/{id}"}]})
+    broken = good.requests[0].model_copy(update={"headers": {"X-Broken": "line\r\nInjected: yes"}})
+    spec = good.model_copy(update={"requests": (broken,)})
+    told: list[str] = []
+    generator = LoadGenerator(spec, app, RequestLog(), on_error=told.append)
+    generator.start()
+    deadline = time.monotonic() + 5
+    while any(thread.is_alive() for thread in generator._threads) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(thread.is_alive() for thread in generator._threads), "every load thread stops"
+    generator.stop()
+    assert generator.error is not None and generator.error.startswith("ValueError: Invalid header value")
+    assert told == [generator.error]  # once, however many threads failed
+    with pytest.raises(LoadFailed, match=r"^the load generator failed: ValueError: Invalid header value"):
+        generator.raise_for_error()
+
+
+def test_a_healthy_load_has_no_error(app: str) -> None:
+    generator, _ = _run(app, 0.2, requests=[{"path": "/docs/{id}", "headers": {"X-Trace": "a b\tc"}}])
+    assert generator.error is None
+    generator.raise_for_error()
