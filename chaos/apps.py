@@ -27,7 +27,7 @@ from chaos.injectors.hook import HookInjector, is_patched
 from chaos.journal import ProcessIdentity
 from chaos.model import App
 
-__all__ = ["FAKE_CREDENTIALS", "RUN_MARKER", "AppFailed", "InProcessApp", "ProcessApp", "free_port"]
+__all__ = ["FAKE_CREDENTIALS", "RUN_MARKER", "AppFailed", "InProcessApp", "ProcessApp", "RunningApp", "free_port"]
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -167,6 +167,26 @@ class ProcessApp:
             steps.append({"step": "application output (last lines)", "output": self.output()})
             self._log.unlink(missing_ok=True)
         self.process = None
+
+
+class RunningApp:
+    """An application that is already running (a staging service): the run neither starts nor stops it."""
+
+    def __init__(self, spec: App, journal: Journal) -> None:
+        self.spec, self.journal = spec, journal
+
+    def start(self) -> str:
+        """Nothing to start; its URL."""
+        self.journal("app_running", url=self.spec.url)
+        return self.spec.url
+
+    def exited(self) -> str | None:
+        """It is not the run's to watch: a refusal to become ready says it is down."""
+        return None
+
+    def stop(self, steps: list[dict[str, Any]]) -> None:
+        """Nothing to stop: it was running before the run and keeps running."""
+        steps.append({"step": "leave the application running (it was running before)", "ok": True})
 
 
 class InProcessApp:

@@ -18,6 +18,7 @@ from chaos.injectors.iam import IamInjector, poll
 from chaos.journal import Journal
 from chaos.model import Experiment
 from chaos.verify.checks import CheckResult
+from chaos.verify.stop import StopWatch
 
 __all__ = ["IamRun"]
 
@@ -63,12 +64,17 @@ class IamRun:
             self.journal.resource("iam_policy", arn=fields["arn"], run_id=self.injector.run_id)
         self.journal.event(event, **fields)
 
-    def run(self) -> list[CheckResult]:
-        """Baseline, policies for the fault phase, removal, recovery; the checks (empty when unverified)."""
+    def run(self, watch: StopWatch | None = None) -> list[CheckResult]:
+        """Baseline, policies for the fault phase, removal, recovery; the checks (empty when unverified).
+
+        ``watch``: the stop conditions, started with the faults (the caller stops it).
+        """
         experiment = self.experiment
         self.enter("baseline")
         self.wait(experiment.phases.baseline)
         self.journal.event("inject", faults=[fault.to_json() for fault in experiment.faults])
+        if watch is not None:
+            watch.start()
         self.enter("faults")
         fault_phase = experiment.fault_phase or 0.0
         self.injector.arm(limits=self.limits, hold=fault_phase)

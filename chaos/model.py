@@ -26,6 +26,7 @@ from chaos.engine import botodata
 from chaos.engine.durations import Duration
 from chaos.engine.fault import Fault
 from chaos.iam.policy import operations_refusal
+from chaos.verify.stop import StopCondition
 from chaos.wire import MAX_STATUS, MIN_STATUS, base_url, check_placeholders, header, http_status, os_text, wire_path
 
 __all__ = [
@@ -142,9 +143,20 @@ class App(BaseModel):
 
     @model_validator(mode="after")
     def _one_way_to_start(self) -> App:
-        if (self.command is None) == (self.wsgi is None):
-            raise PydanticCustomError("app", "give exactly one of command (a process) or wsgi (a Python application)")
+        if self.command is not None and self.wsgi is not None:
+            raise PydanticCustomError("app", "give one of command (a process) or wsgi (a Python application), not both")
+        if self.running and "{port}" in self.url:
+            raise PydanticCustomError(
+                "app",
+                "an application that is already running (no command, no wsgi) has a fixed address: "
+                "write its url without '{port}'",
+            )
         return self
+
+    @property
+    def running(self) -> bool:
+        """Whether the application is already running: the tool neither starts nor stops it."""
+        return self.command is None and self.wsgi is None
 
     @field_validator("url")
     @classmethod
@@ -399,6 +411,20 @@ class IamSettings(BaseModel):
     )
 
 
+class GatewayRef(BaseModel):
+    """A running outage gateway (``outage serve``) and its token."""
+
+    model_config = _Strict
+
+    endpoint: str = Field(description="Its URL, e.g. http://127.0.0.1:4566.")
+    token: str | None = Field(default=None, description="Its bearer token (or set OUTAGE_TOKEN).")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return base_url(value)
+
+
 class Experiment(BaseModel):
     """An outage experiment: what fails, when, what traffic to drive, and what graceful means."""
 
@@ -433,6 +459,16 @@ class Experiment(BaseModel):
     expect: Expect = Field(default_factory=Expect, description="The limits the verifier checks.")
     guardrails: Guardrails = Field(default_factory=Guardrails, description="Limits the run refuses to exceed.")
     iam: IamSettings | None = Field(default=None, description="Settings of the IAM injector.")
+    gateway: GatewayRef | None = Field(
+        default=None,
+        description="A gateway that is already running (a shared outage serve) that the application already "
+        "points at: this run's faults are armed there and removed afterwards.",
+    )
+    stop_when: tuple[StopCondition, ...] = Field(
+        default=(),
+        description="Conditions watched from the start of the faults to the end of recovery; the first that "
+        "holds aborts the run, everything rolled back (exit 3).",
+    )
 
     @field_validator("version", mode="before")
     @classmethod
@@ -485,4 +521,32 @@ class Experiment(BaseModel):
             found.append((("load",), "'load' needs an 'app' section saying where to send it"))
         if self.expect.health_reports_degraded and self.app is None:
             found.append((("expect", "health_reports_degraded"), "needs an 'app' whose health endpoint is checked"))
+        found += self._running_app_problems()
+        return found
+
+    def _running_app_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        found: list[tuple[tuple[str | int, ...], str]] = []
+        running = self.app is not None and self.app.running
+        if self.gateway is not None and not running:
+            found.append(
+                (
+                    ("gateway",),
+                    "a shared gateway is for an application that is already running: remove app.command/app.wsgi "
+                    "(the runner starts its own gateway for an application it starts)",
+                )
+            )
+        if running and self.gateway is None and self.injector != "iam":
+            found.append(
+                (
+                    ("app",),
+                    "an application that is already running is judged through the gateway it points at: add "
+                    "'gateway: {endpoint: URL}' (or use injector: iam on real AWS)",
+                )
+            )
+        if self.gateway is not None and self.injector in ("hook", "iam"):
+            found.append(
+                (("injector",), f"'gateway' arms faults in a running gateway; injector {self.injector} does not")
+            )
+        if any(condition.availability_below is not None for condition in self.stop_when) and self.load is None:
+            found.append((("stop_when",), "availability_below needs a 'load' to measure availability"))
         return found

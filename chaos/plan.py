@@ -186,6 +186,8 @@ def resolve_injector(experiment: Experiment, override: str | None = None) -> str
         return override
     if experiment.injector:
         return experiment.injector
+    if experiment.gateway is not None:
+        return "gateway"
     if experiment.app is not None and experiment.app.command is not None:
         return "gateway"
     return "hook"
@@ -245,7 +247,12 @@ def make_plan(
         title=experiment.title,
         source=source,
         injector=chosen,
-        injector_description=_INJECTORS[chosen],
+        injector_description=(
+            f"the running outage gateway at {experiment.gateway.endpoint}: this run's faults are armed there, "
+            "tagged with the run's id, and removed afterwards; the application already points at it"
+            if chosen == "gateway" and experiment.gateway is not None
+            else _INJECTORS[chosen]
+        ),
         seed=experiment.seed,
         phases=phases,
         faults=faults,
@@ -330,9 +337,11 @@ def check_runnable(experiment: Experiment, plan: Plan, source: str) -> None:
             f"{source}: outage run drives an application: add 'app' and 'load' sections "
             "(for faults inside a test suite, use the pytest plugin or chaos.inject)"
         )
-    if plan.injector == "gateway" and experiment.app.command is None:
+    if plan.injector == "gateway" and experiment.app.wsgi is not None:
         raise ConfigError(f"{source}: a wsgi application runs inside this process: use the hook injector")
-    if plan.injector == "hook" and experiment.app.wsgi is None:
+    if plan.injector == "gateway" and experiment.app.running and experiment.gateway is None:
+        raise ConfigError(f"{source}: an application that is already running needs 'gateway: {{endpoint: URL}}'")
+    if plan.injector == "hook" and experiment.app.wsgi is None:  # a command, or a running application
         raise ConfigError(
             f"{source}: the hook injector works inside this Python process; an application started as a "
             "command needs --injector gateway (or give app.wsgi: 'module:application')"

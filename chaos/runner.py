@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import threading
 import time
@@ -23,12 +24,12 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from chaos import exits
-from chaos.apps import AppFailed, InProcessApp, ProcessApp
+from chaos.apps import AppFailed, InProcessApp, ProcessApp, RunningApp
 from chaos.engine.durations import format_duration
 from chaos.errors import ChaosError
 from chaos.gate import Refused
 from chaos.guardrails import limits_for
-from chaos.injectors.base import EngineInjector
+from chaos.injectors.base import Injector
 from chaos.journal import Journal, default_path
 from chaos.model import App, Experiment, Load
 from chaos.plan import check_runnable, make_plan
@@ -38,6 +39,7 @@ from chaos.verify.load import LoadGenerator
 from chaos.verify.log import RequestLog
 from chaos.verify.probes import ProbeResult, http_get, probe
 from chaos.verify.progress import NoProgress, Progress, Snapshot
+from chaos.verify.stop import Stopped, StopWatch
 from chaos.verify.verdict import Measurements, judge, load_summary, probes_dicts, timeseries
 from chaos.verify.watch import HealthPoller, Ticker
 
@@ -103,8 +105,9 @@ class Runner:
         self._phase = "setup"
         self._started = time.monotonic()
         self._gateway: GatewayServer | None = None
-        self._injector: EngineInjector | None = None
-        self._app: ProcessApp | InProcessApp | None = None
+        self._injector: Injector | None = None
+        self._app: ProcessApp | InProcessApp | RunningApp | None = None
+        self.run_id = secrets.token_hex(6)
         self._iam: IamRun | None = None
         self._load: LoadGenerator | None = None
         self._fault_ids: list[int] = []
@@ -122,6 +125,7 @@ class Runner:
             source=self.source,
             injector=self.plan.injector,
             seed=self.seed,
+            run_id=self.run_id,
             experiment=self.experiment.model_dump(mode="json", by_alias=True, exclude_none=True),
             plan=self.plan.to_dict(),
         )
@@ -219,7 +223,11 @@ class Runner:
         from chaos.iam_phase import IamRun  # noqa: PLC0415 - boto3 and the IAM code: only for IAM runs
 
         self._iam = IamRun(self.experiment, self.limits, self.journal, self._wait, self._enter)
-        return self._iam.run()
+        watch = self._stop_watch(None)
+        try:
+            return self._iam.run(watch)
+        finally:
+            watch.stop()
 
     def _phases(self) -> list[CheckResult]:
         experiment = self.experiment
@@ -237,10 +245,12 @@ class Runner:
         self._enter("baseline")
         self._load.start()
         ticker = Ticker(self.progress, lambda: self._snapshot(measured.log)).start()
+        watch = self._stop_watch(measured.log)
         try:
             self._wait(experiment.phases.baseline)
             self._load_alive()
             health = HealthPoller(base_url + (app.health or app.ready))
+            watch.start()
             measured.faults_ended = self._fault_phase(health)
             measured.health_polls = health.polls
             self._load_alive()
@@ -249,6 +259,7 @@ class Runner:
             measured.recovery_ended = time.monotonic() - self._started
             self._load_alive()
         finally:
+            watch.stop()
             self._load.stop()
             ticker.stop()
         measured.after = self._steady_state("after", base_url)
@@ -263,6 +274,21 @@ class Runner:
             self.journal.event("check", name=result.name, passed=result.passed)
         return results
 
+    def _stop_watch(self, log: RequestLog | None) -> StopWatch:
+        """The experiment's stop conditions, checked now that they can be (an alarm that does not exist
+        is an error before any fault), watched from the start of the faults."""
+        watch = StopWatch(self.experiment.stop_when, self._stopped, log=log, origin=self._started)
+        try:
+            watch.prepare()
+        except Exception as exc:
+            raise ChaosError(f"cannot watch the stop conditions: {exc}") from None
+        return watch
+
+    def _stopped(self, stopped: Stopped) -> None:
+        """A stop condition fired: everything is rolled back now."""
+        self.journal.event("stop_condition", name=stopped.name, kind=stopped.kind, detail=stopped.detail)
+        self.abort(str(stopped))
+
     def _load_failed(self, error: str) -> None:
         """A crash in the load generator stops the run at once: the runner's error, never a verdict."""
         self._load_error = f"the load generator failed: {error}"
@@ -274,7 +300,9 @@ class Runner:
 
     def _start_everything(self, app: App) -> str:
         """The AWS the application talks to and the application; returns its URL once it is ready."""
-        if app.wsgi is not None:
+        if app.running:
+            self._start_running(app)
+        elif app.wsgi is not None:
             self._app = InProcessApp(app, self.seed, self.journal.event)
             self._injector = self._app.injector
         else:
@@ -287,9 +315,23 @@ class Runner:
             self._gateway.start()
             self.journal.event("gateway", url=self._gateway.url)
             self._app = ProcessApp(app, self._gateway.url, self.journal.event, self.journal.resource)
+        assert self._app is not None
         base_url = self._app.start()
         self._wait_ready(base_url + app.ready, app.ready_timeout)
         return base_url
+
+    def _start_running(self, app: App) -> None:
+        """An application that is already running, and the shared gateway it points at."""
+        from chaos.injectors.remote import RemoteGatewayInjector  # noqa: PLC0415
+
+        gateway = self.experiment.gateway
+        assert gateway is not None
+        token = gateway.token or os.environ.get("OUTAGE_TOKEN")
+        remote = RemoteGatewayInjector(gateway.endpoint, self.run_id, token=token, record=self.journal.resource)
+        health = remote.health()
+        self.journal.event("gateway", url=gateway.endpoint, shared=True, armed=health.get("faults"))
+        self._injector = remote
+        self._app = RunningApp(app, self.journal.event)
 
     def _steady_state(self, when: str, base_url: str) -> list[tuple[str, ProbeResult]]:
         self._enter(f"steady_state_{when}")
@@ -360,7 +402,7 @@ class Runner:
             elapsed=time.monotonic() - self._started,
             requests=log.total(),
             failures=log.failures(),
-            faults_active=len(injector.engine.active()),
+            faults_active=injector.active_count(),
             aws_calls=ledger.total,
             aws_failed=ledger.fired,
         )

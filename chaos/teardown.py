@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 from chaos.verify.probes import http_get
 
 if TYPE_CHECKING:
-    from chaos.apps import InProcessApp, ProcessApp
+    from chaos.apps import InProcessApp, ProcessApp, RunningApp
     from chaos.iam_phase import IamRun
-    from chaos.injectors.base import EngineInjector
+    from chaos.injectors.base import Injector
     from chaos.injectors.gateway import GatewayServer
 
 __all__ = ["Teardown"]
@@ -29,8 +29,8 @@ class Teardown:
     """Everything a run started that rollback must take down."""
 
     iam: IamRun | None = None
-    injector: EngineInjector | None = None
-    app: ProcessApp | InProcessApp | None = None
+    injector: Injector | None = None
+    app: ProcessApp | InProcessApp | RunningApp | None = None
     gateway: GatewayServer | None = None
     steps: Steps = field(default_factory=list)
 
