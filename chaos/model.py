@@ -417,7 +417,11 @@ class GatewayRef(BaseModel):
     model_config = _Strict
 
     endpoint: str = Field(description="Its URL, e.g. http://127.0.0.1:4566.")
-    token: str | None = Field(default=None, description="Its bearer token (or set OUTAGE_TOKEN).")
+    token: str | None = Field(
+        default=None,
+        exclude=True,  # never written into journals, plans or reports
+        description="Its bearer token (better: set OUTAGE_TOKEN, which rollback uses too).",
+    )
 
     @field_validator("endpoint")
     @classmethod

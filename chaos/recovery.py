@@ -14,12 +14,14 @@ A journal is untrusted input: nothing it names is touched unless it checks out a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -181,22 +183,30 @@ def _remove_policies(resources: list[dict[str, Any]], session_factory: Callable[
 
 
 def _remove_gateway_faults(resource: dict[str, Any]) -> Step:
-    endpoint, ids, token = resource.get("endpoint"), resource.get("ids"), resource.get("token")
-    if not isinstance(endpoint, str) or not re.match(r"^https?://", endpoint) or not isinstance(ids, list):
+    """The run's faults in a shared gateway, removed by the run's id (the token from OUTAGE_TOKEN)."""
+    endpoint, run = resource.get("endpoint"), resource.get("run")
+    if not isinstance(endpoint, str) or not re.match(r"^https?://", endpoint) or not isinstance(run, str):
         return Step("remove gateway faults", False, f"malformed record {resource!r}"[:300])
-    missing = []
-    for ident in ids:
-        request = urllib.request.Request(f"{endpoint.rstrip('/')}/_chaos/faults/{int(ident)}", method="DELETE")
-        if isinstance(token, str) and token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            urllib.request.urlopen(request, timeout=10).close()
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:  # 404: gone already (expired, or the gateway restarted)
-                missing.append(f"{ident} ({exc.code})")
-        except OSError as exc:
-            return Step(f"remove faults {ids} from {endpoint}", False, f"cannot reach the gateway: {exc}")
-    return Step(f"remove faults {ids} from {endpoint}", not missing, "; ".join(missing) or "removed or gone")
+    if not re.fullmatch(r"[0-9a-f]{12}", run):
+        return Step("remove gateway faults", False, f"{run!r} is not a run id of this tool")
+    what = f"remove run {run}'s faults from {endpoint}"
+    token = os.environ.get("OUTAGE_TOKEN")
+    query = urllib.parse.urlencode({"run": run})
+    try:
+        for method, path in (("DELETE", f"/_chaos/faults?{query}"), ("GET", "/_chaos/faults")):
+            request = urllib.request.Request(f"{endpoint.rstrip('/')}{path}", method=method)
+            request.add_header("Content-Type", "application/json")
+            if token:
+                request.add_header("Authorization", f"Bearer {token}")
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        return Step(what, False, f"the gateway answered {exc.code} (set OUTAGE_TOKEN if it has a token)")
+    except (OSError, ValueError) as exc:
+        return Step(what, False, f"cannot reach the gateway: {exc}")
+    left = [item.get("id") for item in answer.get("faults", []) if isinstance(item, dict) and item.get("run") == run]
+    return Step(what, not left, f"still armed: {left}" if left else "removed, none left (checked)")
 
 
 def recover(

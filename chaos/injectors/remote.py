@@ -135,7 +135,7 @@ class RemoteGatewayInjector(Injector):
         if not faults:
             return []
         if not self._recorded:  # written ahead: rollback removes this run's faults by its id
-            self.record("gateway_faults", endpoint=self.endpoint, run=self.run_id, token=self.token)
+            self.record("gateway_faults", endpoint=self.endpoint, run=self.run_id)  # never the token
             self._recorded = True
         body = {"faults": [fault.to_json() for fault in faults], "run": self.run_id}
         answer = self._client.call("POST", "/_chaos/faults", body)
