@@ -301,13 +301,17 @@ class ControlApi:
         """Why ``faults`` (of ``run``) may not be armed beside another run's, or None."""
         engine = self.injector.engine
         now = engine.now()
+        if run is None and not self._runs:
+            return None  # untagged faults beside untagged faults: as before runs existed
+        others = [
+            (rule_id, armed, start, end, self._runs.get(rule_id))
+            for rule_id, armed, start, end in engine.rules()
+            if end > now and self._runs.get(rule_id) != run and (run is not None or rule_id in self._runs)
+        ]
         for index, fault in enumerate(faults):
             begins = now + fault.after
             ends = math.inf if fault.end is None else now + fault.end
-            for rule_id, armed, start, end in engine.rules():
-                owner = self._runs.get(rule_id)
-                if owner == run or end <= now or (owner is None and run is None):
-                    continue
+            for rule_id, armed, start, end, owner in others:
                 if begins < end and start < ends and overlap(fault, armed):
                     theirs = f"run {owner}" if owner else "no run (outage inject?)"
                     return (
