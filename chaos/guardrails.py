@@ -31,6 +31,7 @@ __all__ = [
     "limits_for",
     "merge",
     "project_guardrails",
+    "project_history",
 ]
 
 
@@ -76,19 +77,44 @@ def _line_of(path: Path, key: str) -> int:
     return 1
 
 
-def project_guardrails(start: str | os.PathLike[str] | None = None) -> tuple[Guardrails | None, Path | None]:
-    """The guardrails in ``[tool.chaos]`` of the current project's pyproject.toml, if any."""
-    path = find_pyproject(start)
-    if path is None:
-        return None, None
+#: Keys of ``[tool.chaos]`` that are settings, not limits.
+SETTINGS = ("history",)
+
+
+def _table(path: Path) -> Any:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}:1:1: cannot read [tool.chaos]: {exc}") from None
-    table: Any = data.get("tool", {}).get("chaos")
+    tool = data.get("tool", {})
+    return tool.get("chaos") if isinstance(tool, dict) else None
+
+
+def project_history(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """``[tool.chaos] history``: where the run history is kept (relative to the pyproject.toml), if set."""
+    path = find_pyproject(start)
+    if path is None:
+        return None
+    table = _table(path)
+    value = table.get("history") if isinstance(table, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or "\0" in value:
+        raise ConfigError(f"{path}:{_line_of(path, 'history')}:1: tool.chaos.history: a path to a SQLite file")
+    return path.parent / value
+
+
+def project_guardrails(start: str | os.PathLike[str] | None = None) -> tuple[Guardrails | None, Path | None]:
+    """The guardrails in ``[tool.chaos]`` of the current project's pyproject.toml, if any."""
+    path = find_pyproject(start)
+    if path is None:
+        return None, None
+    table = _table(path)
     if table is None:
         return None, path
+    if isinstance(table, dict):
+        table = {key: value for key, value in table.items() if key not in SETTINGS}
     try:
         return Guardrails.model_validate(table), path
     except ValidationError as exc:

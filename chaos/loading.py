@@ -28,6 +28,7 @@ __all__ = [
     "dotted",
     "explain_validation",
     "load_experiment",
+    "locate",
     "parse_experiment",
     "read_regular_file",
 ]
@@ -240,6 +241,11 @@ def explain_validation(exc: ValidationError, value: Any, root: type[BaseModel]) 
 def dotted(path: Path_) -> str:
     """``faults[0].region`` from ``("faults", 0, "region")``."""
     return _dotted(path)
+
+
+def locate(path: Path_, positions: Positions) -> tuple[int, int]:
+    """(line, column) of ``path`` in a parsed document, or of the nearest place above it."""
+    return _locate(path, positions)
 
 
 def validate_document(value: Any, positions: Positions, name: str) -> Experiment:

@@ -7,9 +7,10 @@ from typing import Any
 
 from chaos.model import Experiment
 
-__all__ = ["SCHEMA_ID", "experiment_schema", "schema_text"]
+__all__ = ["SCHEMA_ID", "SUITE_SCHEMA_ID", "experiment_schema", "schema_text", "suite_schema"]
 
 SCHEMA_ID = "urn:chaos-outage:experiment:v1"
+SUITE_SCHEMA_ID = "urn:chaos-outage:suite:v1"
 
 
 def experiment_schema() -> dict[str, Any]:
@@ -18,6 +19,14 @@ def experiment_schema() -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
 
 
-def schema_text() -> str:
-    """The schema as indented JSON text, as ``outage schema`` prints it."""
-    return json.dumps(experiment_schema(), indent=2, sort_keys=False) + "\n"
+def suite_schema() -> dict[str, Any]:
+    """The schema of game-day suite files."""
+    from chaos.gameday.suite import Suite  # noqa: PLC0415
+
+    schema = Suite.model_json_schema(mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SUITE_SCHEMA_ID, **schema}
+
+
+def schema_text(suite: bool = False) -> str:
+    """A schema as indented JSON text, as ``outage schema`` (``--suite``) prints it."""
+    return json.dumps(suite_schema() if suite else experiment_schema(), indent=2, sort_keys=False) + "\n"

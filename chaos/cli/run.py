@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,6 +33,10 @@ def run(
     report: Annotated[
         Optional[Path],  # noqa: UP045
         typer.Option(help="Write every report (HTML, Markdown, JUnit XML, JSON) into this directory."),
+    ] = None,
+    db: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="The history database (default: [tool.chaos] history, else .chaos/history.db)."),
     ] = None,
 ) -> None:
     """Run FILE: start the application, drive it through the outage, check it degraded gracefully.
@@ -75,10 +80,28 @@ def run(
     if not result.rollback_complete:
         typer.echo(typer.style("ROLLBACK INCOMPLETE: see the journal", fg="red", bold=True), err=True)
     typer.echo(f"journal: {result.journal_path}")
+    data = _record(result.journal_path, db)
     if report is not None:
-        from chaos.journal import read_journal
         from chaos.report import write_reports
 
-        for path in write_reports(read_journal(result.journal_path), report):
+        for path in write_reports(data, report):
             typer.echo(f"report: {path}")
     raise typer.Exit(result.exit_code)
+
+
+def _record(journal: Path, db: Path | None) -> dict[str, object]:
+    """Keep the run in the history; the journal with the experiment's previous runs, for the reports."""
+    from chaos.guardrails import project_history
+    from chaos.history import DEFAULT_PATH, History
+    from chaos.journal import read_journal
+
+    data = read_journal(journal)
+    try:
+        with History(db or project_history() or DEFAULT_PATH) as history:
+            history.record(data, journal)
+            runs = history.runs(str(data.get("title", "")), limit=11)
+    except (OSError, ConfigError, sqlite3.Error) as exc:
+        typer.echo(f"the run could not be recorded in the history: {exc}", err=True)
+        return data
+    data["history"] = [run.to_dict() for run in runs[:-1]]  # the runs before this one
+    return data

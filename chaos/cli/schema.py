@@ -20,9 +20,10 @@ def schema(
         Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
         typer.Option("--output", "-o", help="Write to this file instead of standard output."),
     ] = None,
+    suite: Annotated[bool, typer.Option("--suite", help="The schema of game-day suite files instead.")] = False,
 ) -> None:
-    """Print the JSON Schema (draft 2020-12) of experiment files, for editors and CI."""
-    text = schema_text()
+    """Print the JSON Schema (draft 2020-12) of experiment files (or suite files), for editors and CI."""
+    text = schema_text(suite)
     if output is None:
         typer.echo(text, nl=False)
     else:
