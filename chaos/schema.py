@@ -24,6 +24,8 @@ def suite_schema() -> dict[str, Any]:
     from chaos.gameday.suite import Suite  # noqa: PLC0415
 
     schema = Suite.model_json_schema(mode="validation")
+    entries = schema["properties"]["experiments"]
+    entries["items"] = {"anyOf": [{"type": "string", "minLength": 1}, entries["items"]]}  # a file name is enough
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SUITE_SCHEMA_ID, **schema}
 
 
