@@ -66,7 +66,26 @@ def test_pytest_style_examples_run(pytester: pytest.Pytester) -> None:
     ("page", "source"), _blocks("yaml"), ids=lambda v: v if isinstance(v, str) and v.endswith(".md") else ""
 )
 def test_yaml_examples_are_valid_experiments(page: str, source: str) -> None:
-    parse_experiment(source, f"docs/{page}")
+    """Whole experiments, suites (they have ``experiments``), and fragments (sections of an experiment)."""
+    import yaml
+
+    from chaos.gameday.suite import Suite
+
+    document = yaml.safe_load(source)
+    if isinstance(document, dict) and "experiments" in document:
+        Suite.model_validate(document)
+    elif isinstance(document, dict) and "version" not in document:
+        base = {
+            "version": 1,
+            "title": "fragment",
+            "faults": [{"kind": "unavailable", "for": "1s"}],
+            "app": {"url": "http://127.0.0.1:8080"},
+            "gateway": {"endpoint": "http://127.0.0.1:4566"},
+            "load": {"rate": 1, "requests": [{"path": "/"}]},
+        }
+        parse_experiment(yaml.safe_dump({**base, **document}), f"docs/{page} (a fragment)")
+    else:
+        parse_experiment(source, f"docs/{page}")
 
 
 def test_toml_examples_are_valid_guardrails() -> None:
