@@ -23,7 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import Any
 
 from chaos.apps import RUN_MARKER
 from chaos.errors import ConfigError
+from chaos.injectors.admission import is_loopback
 from chaos.journal import Journal, JournalBusy, ProcessIdentity, held_by_a_live_run
 
 __all__ = ["Recovery", "Step", "crashed_journals", "recover"]
@@ -92,51 +93,96 @@ def crashed_journals(directory: Path) -> list[Path]:
             data = load(path)
         except ConfigError:
             continue
-        if data.get("status") == "running" and held_by_a_live_run(path) is None:
+        runner = _identity(data.get("runner"))
+        alive = runner is not None and runner.pid != os.getpid() and runner.alive()
+        if needs_recovery(data) and not alive and held_by_a_live_run(path.resolve()) is None:
             found.append(path)
     return found
 
 
-def _stop_process(resource: dict[str, Any], sleep: Callable[[float], None]) -> Step:
+def _identity(record: Any) -> ProcessIdentity | None:
+    """A ProcessIdentity from a journal's record, or None when it is not one."""
+    if not isinstance(record, dict):
+        return None
     try:
-        identity = ProcessIdentity(
-            int(resource["pid"]),
-            int(resource["pgid"]) if resource.get("pgid") is not None else None,
-            int(resource["start_ticks"]) if resource.get("start_ticks") is not None else None,
-            str(resource["boot_id"]) if resource.get("boot_id") is not None else None,
-        )
-        marker = str(resource["marker"])
-        timeout = min(float(resource.get("stop_timeout", 10.0)), 60.0)
-    except (KeyError, TypeError, ValueError):
+        pid = int(record["pid"])
+        pgid = int(record["pgid"]) if record.get("pgid") is not None else None
+        ticks = int(record["start_ticks"]) if record.get("start_ticks") is not None else None
+        boot = str(record["boot_id"]) if record.get("boot_id") is not None else None
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if not 1 <= pid < 2**22 or (pgid is not None and not 1 <= pgid < 2**22):
+        return None
+    return ProcessIdentity(pid, pgid, ticks, boot)
+
+
+def _members(group: int, marker: str) -> list[int]:
+    """Processes in process group ``group`` that carry the run's marker (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+        except (OSError, ValueError):
+            continue
+        if len(fields) > 2 and fields[2] == str(group) and _carries(int(entry.name), marker):
+            found.append(int(entry.name))
+    return found
+
+
+def _stop_process(resource: dict[str, Any], sleep: Callable[[float], None]) -> Step:
+    identity = _identity(resource)
+    marker = resource.get("marker")
+    if identity is None or not isinstance(marker, str) or not marker:
         return Step("stop application", False, f"the journal's process record is malformed: {resource!r}"[:300])
+    try:
+        timeout = min(max(float(resource.get("stop_timeout", 10.0)), 0.0), 60.0)
+    except (TypeError, ValueError):
+        timeout = 10.0
     what = f"stop application (pid {identity.pid})"
-    if identity.pid <= 1 or not identity.alive():
-        return Step(what, True, "already gone")
-    if not _carries(identity.pid, marker):
-        return Step(what, True, "that pid is now another process (no run marker): left alone")
+    leader = identity.alive() and _carries(identity.pid, marker)
     group = identity.pgid if identity.pgid == identity.pid else None  # the application leads its own group
-    _signal(identity.pid, group, signal.SIGTERM)
+    members = set(_members(group, marker)) if group is not None else set()
+    if leader:
+        members.add(identity.pid)
+    if not members:
+        return Step(what, True, "gone: no process of the run is left (pid and marker checked)")
+    _kill(members, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while identity.alive() and time.monotonic() < deadline:
+    while _alive(members) and time.monotonic() < deadline:
         sleep(0.05)
-    if identity.alive():
-        _signal(identity.pid, group, signal.SIGKILL)
+    if _alive(members):
+        _kill(members, signal.SIGKILL)
         deadline = time.monotonic() + 5
-        while identity.alive() and time.monotonic() < deadline:
+        while _alive(members) and time.monotonic() < deadline:
             sleep(0.05)
-    if group is not None:
-        _signal(identity.pid, group, signal.SIGKILL)  # whatever the application left in its group
-    if identity.alive():
-        return Step(what, False, "still running after SIGKILL")
-    return Step(what, True, "stopped (SIGTERM, SIGKILL after its stop timeout)")
+    left = sorted(pid for pid in members if _carries(pid, marker))
+    if left:
+        return Step(what, False, f"still running after SIGKILL: {left}")
+    return Step(what, True, f"stopped {len(members)} process(es) of the run (SIGTERM, SIGKILL after the stop timeout)")
 
 
-def _signal(pid: int, group: int | None, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if group is not None:
-            os.killpg(group, sig)
-        else:
+def _kill(pids: set[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
+
+
+def _alive(pids: set[int]) -> bool:
+    alive = False
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            continue
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        alive = alive or state[state.rindex(")") + 2 :].split()[0] != "Z"  # a zombie is gone, only unreaped
+    return alive
 
 
 def _carries(pid: int, marker: str) -> bool:
@@ -162,7 +208,9 @@ def _delete_file(resource: dict[str, Any]) -> Step:
     return Step(f"delete {raw}", not path.exists(), "deleted" if not path.exists() else "still there")
 
 
-def _remove_policies(resources: list[dict[str, Any]], session_factory: Callable[[], Any]) -> list[Step]:
+def _remove_policies(
+    resources: list[dict[str, Any]], session_factory: Callable[[], Any], runner: ProcessIdentity | None
+) -> list[Step]:
     from chaos.iam.ownership import RUN_ID_PATTERN, remove  # noqa: PLC0415 - boto3: only with policies
 
     by_run: dict[str, list[str]] = {}
@@ -172,7 +220,7 @@ def _remove_policies(resources: list[dict[str, Any]], session_factory: Callable[
             by_run.setdefault(run_id, []).append(arn)
     steps = []
     for run_id, arns in by_run.items():
-        report = remove(session_factory().client("iam"), arns, run_id=run_id)
+        report = remove(session_factory().client("iam"), arns, run_id=run_id, runner=_runner_tag(runner))
         for arn in report.removed:
             steps.append(Step(f"remove {arn}", True, "removed and checked gone"))
         for candidate in report.not_ours:
@@ -182,14 +230,27 @@ def _remove_policies(resources: list[dict[str, Any]], session_factory: Callable[
     return steps
 
 
-def _remove_gateway_faults(resource: dict[str, Any]) -> Step:
-    """The run's faults in a shared gateway, removed by the run's id (the token from OUTAGE_TOKEN)."""
+def _runner_tag(runner: ProcessIdentity | None) -> str | None:
+    from chaos.iam.ownership import runner_tag  # noqa: PLC0415
+
+    return None if runner is None else runner_tag(runner)
+
+
+def _remove_gateway_faults(resource: dict[str, Any], allowed: Sequence[str]) -> Step:
+    """The run's faults in a shared gateway, removed by the run's id (the token from OUTAGE_TOKEN).
+
+    A journal is untrusted: a gateway off this machine is contacted (and sent the token) only when the
+    user names it with ``--gateway``.
+    """
     endpoint, run = resource.get("endpoint"), resource.get("run")
     if not isinstance(endpoint, str) or not re.match(r"^https?://", endpoint) or not isinstance(run, str):
         return Step("remove gateway faults", False, f"malformed record {resource!r}"[:300])
     if not re.fullmatch(r"[0-9a-f]{12}", run):
         return Step("remove gateway faults", False, f"{run!r} is not a run id of this tool")
     what = f"remove run {run}'s faults from {endpoint}"
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    if not is_loopback(host) and endpoint.rstrip("/") not in {url.rstrip("/") for url in allowed}:
+        return Step(what, False, f"{host} is not this machine: run 'outage rollback --gateway {endpoint}' to allow it")
     token = os.environ.get("OUTAGE_TOKEN")
     query = urllib.parse.urlencode({"run": run})
     try:
@@ -209,33 +270,54 @@ def _remove_gateway_faults(resource: dict[str, Any]) -> Step:
     return Step(what, not left, f"still armed: {left}" if left else "removed, none left (checked)")
 
 
+def needs_recovery(data: dict[str, Any]) -> bool:
+    """A run that never finished, or whose rollback did not complete."""
+    rollback = data.get("rollback")
+    incomplete = isinstance(rollback, dict) and rollback.get("complete") is False
+    return data.get("status") == "running" or incomplete
+
+
 def recover(
     path: Path,
     *,
     session_factory: Callable[[], Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    gateways: Sequence[str] = (),
 ) -> Recovery:
-    """Undo what the crashed run of journal ``path`` left, check it, and mark the journal rolled back.
+    """Undo what the crashed (or incompletely rolled back) run of journal ``path`` left, check it, and
+    mark the journal rolled back.
 
-    Raises ConfigError for a path that is not a journal, JournalBusy while the run is alive.
+    ``gateways``: gateways off this machine that the user allows rollback to contact (a loopback one
+    needs no consent). Raises ConfigError for a path that is not a journal, JournalBusy while the run
+    is alive (its lock is held, or its runner process still exists).
     """
     data = load(path)
-    status = str(data.get("status"))
-    if status != "running":
-        return Recovery(path, status, nothing_to_do=True)
+    if not needs_recovery(data):
+        return Recovery(path, str(data.get("status")), nothing_to_do=True)
+    runner = _identity(data.get("runner"))
+    if runner is not None and runner.pid != os.getpid() and runner.alive():
+        raise JournalBusy(
+            f"{path}: its run (pid {runner.pid}) is still going; "
+            "stop it (Ctrl-C or SIGTERM) and it rolls back by itself"
+        )
+    real = path.resolve()  # the lock belongs to the journal itself, not to a link to it
     try:
-        journal = Journal.resume(path, data)
+        journal = Journal.resume(real, data)
     except JournalBusy:
-        holder = held_by_a_live_run(path)
+        holder = held_by_a_live_run(real)
         raise JournalBusy(
             f"{path}: the run (pid {holder}) is still going; stop it (Ctrl-C or SIGTERM) and it rolls back by itself"
         ) from None
     try:
-        data = load(path)  # as it is now that we hold it
-        if data.get("status") != "running":
+        data = load(real)  # as it is now that we hold it
+        if not needs_recovery(data):
             return Recovery(path, str(data.get("status")), nothing_to_do=True)
-        result = Recovery(path, status)
-        resources = [item for item in data.get("resources", []) if isinstance(item, dict)]
+        result = Recovery(path, str(data.get("status")))
+        raw = data.get("resources", [])
+        if not isinstance(raw, list):
+            result.steps.append(Step("read the journal's resources", False, "not a list: nothing can be checked"))
+            raw = []
+        resources = [item for item in raw if isinstance(item, dict)]
         for resource in resources:
             kind = resource.get("kind")
             if kind == "process":
@@ -243,14 +325,14 @@ def recover(
             elif kind == "file":
                 result.steps.append(_delete_file(resource))
             elif kind == "gateway_faults":
-                result.steps.append(_remove_gateway_faults(resource))
+                result.steps.append(_remove_gateway_faults(resource, gateways))
         policies = [item for item in resources if item.get("kind") == "iam_policy"]
         if policies:
             if session_factory is None:
                 import boto3  # noqa: PLC0415 - only a run that armed deny policies needs AWS
 
                 session_factory = boto3.Session
-            result.steps += _remove_policies(policies, session_factory)
+            result.steps += _remove_policies(policies, session_factory, runner)
         _mark(journal, data, result)
         return result
     finally:

@@ -28,14 +28,23 @@ def rollback(
         typer.Option("--iam", help="Also sweep this AWS account for every deny policy carrying the tool's signature."),
     ] = False,
     run: Annotated[Optional[str], typer.Option(help="With --iam: only this run id's policies.")] = None,  # noqa: UP045
+    gateway: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option(
+            help="A shared gateway off this machine that rollback may contact (and send OUTAGE_TOKEN to) to remove "
+            "a run's faults; loopback gateways need no consent.",
+            metavar="URL",
+        ),
+    ] = None,
 ) -> None:
     """Remove what a crashed or killed run left behind, check it is gone, and say so.
 
-    From each journal whose run is gone: its application's process group, its temporary files, its
-    deny policies, its faults in a shared gateway. With --iam, also the tool's deny policies found
-    in the account by their signature (name, run tag, expiry tag, statements). A policy without the
-    whole signature is listed as not ours and left alone. Exit 0 when everything was removed and
-    checked, 3 when a run is still going, 4 when anything could not be removed or checked.
+    From each journal whose run is gone and was not rolled back completely: its application's process
+    group, its temporary files, its deny policies, its faults in a shared gateway. With --iam, also the
+    tool's deny policies found in the account by their signature (name, run tag, expiry tag,
+    statements). A policy without the whole signature is listed as not ours and left alone. Exit 0
+    when everything was removed and checked, 3 when a run is still going, 4 when anything could not be
+    removed or checked.
     """
     from chaos.errors import ConfigError
     from chaos.journal import JournalBusy
@@ -47,7 +56,7 @@ def rollback(
         typer.echo(f"no crashed run under {directory}: nothing to roll back")
     for path in paths:
         try:
-            result = recover(path)
+            result = recover(path, gateways=gateway or ())
         except ConfigError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(exits.INVALID) from None

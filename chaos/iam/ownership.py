@@ -14,6 +14,7 @@ only when every policy it set out to remove was checked to be gone.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,8 @@ from typing import Any, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from chaos.iam.policy import NAME_PREFIX, SID_PREFIX, TAG_EXPIRES, TAG_RUN
+from chaos.iam.policy import NAME_PREFIX, SID_PREFIX, TAG_EXPIRES, TAG_RUN, TAG_RUNNER
+from chaos.journal import ProcessIdentity
 
 __all__ = [
     "RUN_ID_PATTERN",
@@ -34,6 +36,7 @@ __all__ = [
     "inspect",
     "is_gone",
     "remove",
+    "runner_tag",
 ]
 
 RUN_ID_PATTERN = re.compile(r"^[0-9a-f]{12}$")
@@ -125,8 +128,14 @@ def _statements_are_ours(document: Any) -> str:
     return ""
 
 
-def inspect(iam: Any, arn: str, name: str, run_id: str | None = None) -> Candidate:
-    """Whether the policy ``arn`` carries the whole signature (of run ``run_id`` when given)."""
+def runner_tag(identity: ProcessIdentity) -> str:
+    """The value of the runner tag for a process: host, pid and start time."""
+    return f"{socket.gethostname()[:100]}/{identity.pid}/{identity.start_ticks}"
+
+
+def inspect(iam: Any, arn: str, name: str, run_id: str | None = None, runner: str | None = None) -> Candidate:
+    """Whether the policy ``arn`` carries the whole signature (of run ``run_id``, created by ``runner``,
+    when given)."""
     match = _NAME.match(name)
     if match is None:
         return Candidate(arn, name, None, False, "its name is not chaos-outage-<run id>-<n>")
@@ -138,6 +147,10 @@ def inspect(iam: Any, arn: str, name: str, run_id: str | None = None) -> Candida
     if tags.get(TAG_RUN) != found_run:
         shown = repr(tags[TAG_RUN]) if TAG_RUN in tags else "missing"
         return Candidate(arn, name, found_run, False, f"its {TAG_RUN} tag is {shown}, not {found_run!r}")
+    if runner is not None and tags.get(TAG_RUNNER) != runner:
+        return Candidate(
+            arn, name, found_run, False, f"it was created by runner {tags.get(TAG_RUNNER)!r}, not {runner!r}"
+        )
     try:
         datetime.strptime(tags.get(TAG_EXPIRES, ""), "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
@@ -252,6 +265,7 @@ def remove(
     *,
     run_id: str | None = None,
     journal: Callable[..., None] | None = None,
+    runner: str | None = None,
 ) -> Removal:
     """Remove each of ``arns`` that carries the signature (of ``run_id``), and check that it is gone.
 
@@ -264,7 +278,7 @@ def remove(
             if call("iam:GetPolicy", arn, lambda arn=arn: _gone(iam, arn)):
                 report.removed.append(arn)
                 continue
-            candidate = inspect(iam, arn, name, run_id)
+            candidate = inspect(iam, arn, name, run_id, runner)
             if not candidate.ours:
                 report.not_ours.append(candidate)
                 continue

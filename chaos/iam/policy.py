@@ -28,6 +28,7 @@ __all__ = [
     "TAG_EXPERIMENT",
     "TAG_EXPIRES",
     "TAG_RUN",
+    "TAG_RUNNER",
     "PlannedPolicy",
     "fault_policies",
     "operations_refusal",
@@ -38,6 +39,9 @@ NAME_PREFIX = "chaos-outage-"
 TAG_RUN = "chaos-outage:run"
 TAG_EXPERIMENT = "chaos-outage:experiment"
 TAG_EXPIRES = "chaos-outage:expires"
+#: The process that created the policy (host, pid, start time): rollback from a journal removes only
+#: policies whose runner is the journal's, and only once that runner is gone.
+TAG_RUNNER = "chaos-outage:runner"
 #: Every statement the tool writes has a Sid starting with this (part of the signature of its policies).
 SID_PREFIX = "ChaosFault"
 #: Fault kinds that deny policies cannot reproduce.

@@ -12,6 +12,7 @@ says what it could not check. :func:`sweep` finds a crashed run's policies by th
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,10 +25,11 @@ from chaos.engine.fault import Fault
 from chaos.errors import InjectionError
 from chaos.gate import admit_account
 from chaos.guardrails import Limits
-from chaos.iam.ownership import Candidate, IamStepError, Removal, call, find, remove
-from chaos.iam.policy import PlannedPolicy, fault_policies
+from chaos.iam.ownership import Candidate, IamStepError, Removal, call, find, remove, runner_tag
+from chaos.iam.policy import TAG_RUNNER, PlannedPolicy, fault_policies
 from chaos.iam.principals import Target, caller_of, resolve_targets
 from chaos.injectors.base import Injector
+from chaos.journal import ProcessIdentity
 from chaos.ledger import Ledger
 from chaos.model import Guardrails, IamSettings
 
@@ -167,6 +169,7 @@ class IamInjector(Injector):
             raise InjectionError(f"cannot arm: {error}") from None
         self._armed_faults, self._armed = faults, True
         self.journal("iam_run", run_id=self.run_id, account=caller.account, targets=[t.arn for t in self.targets])
+        runner = runner_tag(ProcessIdentity.of(os.getpid()))
         try:
             for policy in planned:
                 arn = f"arn:aws:iam::{caller.account}:policy/{policy.name}"
@@ -179,7 +182,7 @@ class IamInjector(Injector):
                     PolicyName=policy.name,
                     PolicyDocument=json.dumps(policy.document),
                     Description=policy.description,
-                    Tags=[{"Key": key, "Value": value} for key, value in policy.tags.items()],
+                    Tags=[{"Key": key, "Value": value} for key, value in {**policy.tags, TAG_RUNNER: runner}.items()],
                 )
                 for target in self.targets:
                     self.journal("iam_attach", policy=arn, target=target.arn)
