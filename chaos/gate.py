@@ -27,7 +27,7 @@ from chaos.engine.durations import format_duration
 from chaos.engine.fault import Fault
 from chaos.errors import ChaosError
 from chaos.guardrails import Limits, Violation
-from chaos.model import Experiment, Guardrails
+from chaos.model import Experiment, Guardrails, IamSettings
 
 __all__ = [
     "Refused",
@@ -35,6 +35,7 @@ __all__ = [
     "admit_account",
     "experiment_violations",
     "fault_violations",
+    "iam_violations",
     "peak_concurrency",
     "protected_by",
 ]
@@ -142,6 +143,23 @@ def fault_violations(
     return found
 
 
+def iam_violations(settings: IamSettings, hold: float, limits: Guardrails) -> list[Violation]:
+    """What deny policies held for ``hold`` would exceed: they may stay attached for the propagation
+    wait, the hold, and (if the runner dies) until they expire ``expiry_margin`` after the planned end."""
+    longest = limits.max_duration
+    exposure = settings.propagation + hold + settings.expiry_margin
+    if longest is None or exposure <= longest:
+        return []
+    return [
+        Violation(
+            "max_duration",
+            f"the deny policies could be in force for {format_duration(exposure)} (propagation "
+            f"{format_duration(settings.propagation)} + {format_duration(hold)} + expiry margin "
+            f"{format_duration(settings.expiry_margin)}, if the runner died) > {format_duration(longest)}",
+        )
+    ]
+
+
 def experiment_violations(experiment: Experiment, limits: Guardrails) -> list[Violation]:
     """What a whole run of ``experiment`` would exceed: its faults, its length, its timeline."""
     found: list[Violation] = []
@@ -161,6 +179,8 @@ def experiment_violations(experiment: Experiment, limits: Guardrails) -> list[Vi
                     f" > {format_duration(limits.max_duration)}",
                 )
             )
+    if experiment.iam is not None and experiment.injector in (None, "iam") and experiment.fault_phase is not None:
+        found += iam_violations(experiment.iam, experiment.fault_phase, limits)
     if limits.max_concurrent_faults is not None:
         peak = peak_concurrency(experiment.faults, experiment.fault_phase)
         if peak > limits.max_concurrent_faults:

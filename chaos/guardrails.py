@@ -32,6 +32,7 @@ __all__ = [
     "merge",
     "project_guardrails",
     "project_history",
+    "project_limits",
 ]
 
 
@@ -170,19 +171,33 @@ class Limits:
 _CACHE: dict[tuple[Path, int, int], Guardrails | None] = {}
 
 
-def _cached_project(start: str | os.PathLike[str] | None) -> tuple[Guardrails | None, Path | None]:
-    """``project_guardrails`` read once per version of the file (arming is frequent in test suites)."""
-    path = find_pyproject(start)
-    if path is None:
-        return None, None
+def _pyprojects(start: str | os.PathLike[str] | None) -> list[Path]:
+    """Every pyproject.toml from ``start`` (default: the current directory) up to the root, nearest first."""
+    here = Path(start or Path.cwd()).resolve()
+    return [folder / "pyproject.toml" for folder in (here, *here.parents) if (folder / "pyproject.toml").is_file()]
+
+
+def _cached(path: Path) -> Guardrails | None:
+    """``[tool.chaos]`` of one pyproject.toml, read once per version of the file (arming is frequent)."""
     try:
         stat = path.stat()
     except OSError:
-        return project_guardrails(start)
+        return project_guardrails(path.parent)[0]
     key = (path, stat.st_mtime_ns, stat.st_size)
     if key not in _CACHE:
-        _CACHE[key] = project_guardrails(start)[0]
-    return _CACHE[key], path
+        _CACHE[key] = project_guardrails(path.parent)[0]
+    return _CACHE[key]
+
+
+def project_limits(start: str | os.PathLike[str] | None = None) -> list[tuple[Guardrails, Path]]:
+    """The limits of every enclosing project that sets ``[tool.chaos]`` (a monorepo's and its package's):
+    a nested pyproject.toml without limits never hides its parent's."""
+    found = []
+    for path in _pyprojects(start):
+        limits = _cached(path)
+        if limits is not None:
+            found.append((limits, path))
+    return found
 
 
 def limits_for(
@@ -191,10 +206,13 @@ def limits_for(
     source: str = "experiment",
     project_dir: str | os.PathLike[str] | None = None,
 ) -> Limits:
-    """``own`` limits merged with ``[tool.chaos]`` of the project containing ``project_dir`` (default: cwd)."""
-    project, path = _cached_project(project_dir)
-    sources = ([source] if own is not None else []) + ([f"{path} [tool.chaos]"] if project is not None else [])
-    return Limits(merge(own or Guardrails(), project), tuple(sources))
+    """``own`` limits merged with ``[tool.chaos]`` of every project containing ``project_dir`` (default: cwd)."""
+    merged = own or Guardrails()
+    sources = [source] if own is not None else []
+    for limits, path in project_limits(project_dir):
+        merged = merge(merged, limits)
+        sources.append(f"{path} [tool.chaos]")
+    return Limits(merged, tuple(sources))
 
 
 def check_guardrails(experiment: Experiment, project_dir: str | os.PathLike[str] | None = None) -> GuardrailCheck:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chaos.errors import InjectionError
+from chaos.errors import ConfigError, InjectionError
 from chaos.guardrails import Limits
 from chaos.injectors.iam import IamInjector, poll
 from chaos.journal import Journal
@@ -42,12 +42,17 @@ class IamRun:
         probe_session: Any = None,
     ) -> None:
         import boto3  # noqa: PLC0415 - only the iam injector talks to AWS itself
+        from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
 
         assert experiment.iam is not None
         self.experiment, self.limits, self.journal, self.wait, self.enter = experiment, limits, journal, wait, enter
         settings = experiment.iam
         if probe_session is None and settings.probe_profile:
-            probe_session = boto3.Session(profile_name=settings.probe_profile)
+            try:
+                probe_session = boto3.Session(profile_name=settings.probe_profile)
+            except ProfileNotFound:
+                profile = settings.probe_profile
+                raise ConfigError(f"iam.probe_profile: there is no AWS profile {profile!r}") from None
         self.injector = IamInjector(
             experiment.faults,
             settings=settings,
@@ -88,6 +93,23 @@ class IamRun:
             results.append(self._restored(removed_at))
         self.wait(max(experiment.phases.recovery - (time.monotonic() - removed_at), 0.0))
         return results
+
+    def unverified(self) -> str | None:
+        """Why the verdict cannot be ``passed`` although every check passed, or None.
+
+        The probe proves the fault it calls for (the first S3 fault with a bucket it can call); the
+        other faults are denied all the same, but nothing shows it.
+        """
+        if self.injector.probe is None:
+            return UNVERIFIED
+        covered = self.injector.probed_fault
+        others = [fault.label for index, fault in enumerate(self.experiment.faults) if index != covered]
+        if others:
+            return (
+                f"the probe verified fault {covered} only; nothing verified the denial of {', '.join(others)} "
+                "(the probe calls S3 with a target's credentials)"
+            )
+        return None
 
     def _in_effect(self) -> CheckResult:
         seconds = self.injector.in_effect_after

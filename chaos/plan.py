@@ -325,6 +325,16 @@ def check_runnable(experiment: Experiment, plan: Plan, source: str) -> None:
     if experiment.fault_phase is None:
         raise ConfigError(f"{source}: a fault has no 'for' and phases.faults is unset: the run would never end")
     if plan.injector == "iam":
+        if experiment.iam is not None and experiment.iam.probe_profile:
+            import boto3  # noqa: PLC0415 - only to check the profile exists before anything starts
+            from botocore.exceptions import ProfileNotFound  # noqa: PLC0415
+
+            try:
+                boto3.Session(profile_name=experiment.iam.probe_profile)
+            except ProfileNotFound:
+                raise ConfigError(
+                    f"{source}: iam.probe_profile: there is no AWS profile {experiment.iam.probe_profile!r}"
+                ) from None
         if experiment.app is not None or experiment.load is not None:
             raise ConfigError(
                 f"{source}: with the iam injector, outage run arms the deny policies for the timeline and "

@@ -13,14 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from chaos import exits
@@ -33,6 +31,7 @@ from chaos.injectors.base import Injector
 from chaos.journal import Journal, default_path
 from chaos.model import App, Experiment, Load
 from chaos.plan import check_runnable, make_plan
+from chaos.signals import SignalFlag, caught
 from chaos.teardown import Teardown
 from chaos.verify.checks import CheckResult
 from chaos.verify.load import LoadGenerator
@@ -99,6 +98,7 @@ class Runner:
         self.journal_path = journal_path or default_path(experiment.title)
         self.progress = progress or NoProgress()
         self._abort = threading.Event()
+        self._signal = SignalFlag()
         self._abort_reason = ""
         self._stopped_in = ""
         self._load_error = ""
@@ -143,17 +143,17 @@ class Runner:
             self.progress.message(refusal)
             return RunResult("aborted", exits.REFUSED, [], self.journal_path, refusal, True)
         status, reason, results = "error", "", []
-        with self._signals():
+        bug: BaseException | None = None
+        with self._signals():  # held until the journal is final: a late signal cannot leave it half-written
             try:
                 results = self._iam_run() if self.plan.injector == "iam" else self._phases()
                 self._check_abort()
                 failed = [result.name for result in results if not result.passed]
                 status = "failed" if failed else "passed"
                 reason = f"not graceful: {', '.join(failed)} failed" if failed else "degraded gracefully"
-                if self.plan.injector == "iam" and not results:
-                    from chaos.iam_phase import UNVERIFIED  # noqa: PLC0415
-
-                    status, reason = "unverified", UNVERIFIED
+                unverified = self._iam.unverified() if self._iam is not None else None
+                if unverified and status == "passed":
+                    status, reason = "unverified", unverified
             except Aborted as exc:
                 status, reason = "aborted", str(exc)
                 if self._load_error:
@@ -166,47 +166,43 @@ class Runner:
                 status, reason = "error", str(exc)
                 journal.event("error", reason=reason)
             except BaseException as exc:  # a bug: roll back all the same, then let it surface
-                journal.event("error", reason=f"{type(exc).__name__}: {exc}")
-                self._rollback()
-                journal.finish("error", reason=f"{type(exc).__name__}: {exc}")
-                raise
+                bug, status, reason = exc, "error", f"{type(exc).__name__}: {exc}"
+                journal.event("error", reason=reason)
             finally:
                 complete = self._rollback()
-        if self._abort.is_set() and status not in ("aborted", "error"):  # a signal during verify or rollback
-            status, reason = "aborted", f"{self._abort_reason or 'aborted'} (during {self._stopped_in})"
-        journal.finish(status, reason=reason, checks=[result.to_dict() for result in results])
+            if self._signalled() and status not in ("aborted", "error"):  # a signal during verify or rollback
+                status, reason = "aborted", f"{self._abort_reason or 'aborted'} (during {self._stopped_in})"
+            journal.finish(status, reason=reason, checks=[result.to_dict() for result in results])
+        if bug is not None:
+            raise bug
         code = EXIT_CODES[status] if complete else exits.ROLLBACK_INCOMPLETE
         failed = [result.name for result in results if not result.passed]
         return RunResult(status, code, results, self.journal_path, reason, complete, failed)
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
+        with caught(self._signal):
             yield
-            return
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            self.abort(f"stopped by {signal.Signals(signum).name}")
-
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def abort(self, reason: str) -> None:
-        """Stop the run as soon as possible; it rolls back and ends as aborted (exit 3)."""
+        """Stop the run as soon as possible; it rolls back and ends as aborted (exit 3). Thread-safe; not
+        for signal handlers (they set ``self._signal``, which every wait polls)."""
         if not self._abort.is_set():
             self._abort_reason, self._stopped_in = reason, self._phase
         self._abort.set()
 
+    def _signalled(self) -> bool:
+        if self._signal and not self._abort.is_set():
+            self.abort(f"stopped by {self._signal.signal}")
+        return self._abort.is_set()
+
     def _check_abort(self) -> None:
-        if self._abort.is_set():
+        if self._signalled():
             raise Aborted(self._abort_reason or "aborted")
 
     def _wait(self, seconds: float) -> None:
-        if self._abort.wait(max(seconds, 0.0)):
+        self._signal.wait(seconds, also=self._abort)
+        if self._signalled():
             raise Aborted(self._abort_reason or "aborted")
 
     def _enter(self, phase: str) -> None:
@@ -414,7 +410,7 @@ class Runner:
         path = reads[0].path
 
         def fetch(doc_id: str) -> tuple[str, tuple[int | None, bytes]]:
-            if self._abort.is_set():
+            if self._signal or self._abort.is_set():
                 return doc_id, (None, b"")
             status, body = http_get(base_url + path.replace("{id}", doc_id), timeout=load.timeout)
             return doc_id, (status, body.encode("utf-8", "surrogateescape"))

@@ -113,7 +113,14 @@ def _inject_gateway(faults: list[Fault], endpoint: str, token: str | None, secon
     from chaos.guardrails import limits_for
 
     try:
-        admit(faults, limits_for(None), hold=seconds)  # this project's limits, before anything is sent
+        listing = _call(endpoint, "GET", "/_chaos/faults", token).get("faults", [])
+        armed = sum(1 for item in listing if item.get("ends_in") is None or item["ends_in"] > 0)
+    except (urllib.error.HTTPError, OSError, ValueError, AttributeError, TypeError) as exc:
+        typer.echo(f"cannot read the faults armed at the gateway {endpoint}: {exc}", err=True)
+        raise typer.Exit(exits.INVALID) from None
+    try:
+        # this project's limits, counting what the gateway has armed already, before anything is sent
+        admit(faults, limits_for(None), hold=seconds, already_active=armed)
     except Refused as exc:
         raise _refuse(exc) from None
     except ConfigError as exc:

@@ -10,6 +10,7 @@ import typer
 
 from chaos import exits
 from chaos.cli.common import load_or_exit
+from chaos.cli.signals import stop_on_signals
 from chaos.errors import ConfigError
 
 __all__ = ["app"]
@@ -52,11 +53,18 @@ def run(
         typer.echo(f"--injector: {injector!r} is not one of {', '.join(INJECTORS)}", err=True)
         raise typer.Exit(exits.INVALID)
     experiment = load_or_exit(file)
+    # Ctrl-C and SIGTERM stay caught until the command ends: the run handles them itself while it lasts,
+    # and one that comes after the run is final cannot cut the report short (the result stands).
+    late = stop_on_signals()
     progress = for_terminal()
     try:
         runner = Runner(
             experiment, source=str(file), injector=injector, journal_path=journal, seed=seed, progress=progress
         )
+        if late:
+            progress.close()
+            typer.echo(f"stopped by {late.signal} before anything started", err=True)
+            raise typer.Exit(exits.REFUSED)
         result = runner.run()
     except ConfigError as exc:
         progress.close()
@@ -86,6 +94,8 @@ def run(
 
         for path in write_reports(data, report):
             typer.echo(f"report: {path}")
+    if late:
+        typer.echo(f"{late.signal} came after the run had finished and rolled back; its result stands", err=True)
     raise typer.Exit(result.exit_code)
 
 

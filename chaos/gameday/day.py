@@ -9,14 +9,10 @@ incomplete. Every experiment is recorded in the history.
 from __future__ import annotations
 
 import re
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from chaos import exits
@@ -26,6 +22,7 @@ from chaos.history import History
 from chaos.journal import read_journal
 from chaos.report import write_reports
 from chaos.runner import Runner, RunResult
+from chaos.signals import caught
 from chaos.verify.progress import NoProgress, Progress
 
 __all__ = ["DayResult", "outside_window", "run_day"]
@@ -56,25 +53,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "experiment"
 
 
-@contextmanager
-def _stoppable() -> Iterator[threading.Event]:
-    """An event set by SIGINT/SIGTERM between experiments (a run handles them itself while it lasts)."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def run_day(
     loaded: LoadedSuite,
     report_dir: Path,
@@ -88,7 +66,7 @@ def run_day(
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     played: list[Played] = []
     stopped, failed, incomplete = "", False, False
-    with _stoppable() as stop:
+    with caught() as stop:
         for number, (entry, path, experiment) in enumerate(loaded.experiments, 1):
             if stopped:
                 played.append(Played(entry.file, experiment.title, None, None))
@@ -111,7 +89,7 @@ def run_day(
                 failed = True
                 if suite.stop_the_day == "first_failure" and not entry.continue_on_failure:
                     stopped = f"{experiment.title} was not graceful, and the suite stops at the first failure"
-            if stop.is_set() and not stopped:
+            if stop and not stopped:
                 stopped = "stopped by a signal between experiments"
     if stopped:
         verdict, reason, code = "STOPPED", f"the day was stopped: {stopped}", exits.REFUSED

@@ -116,7 +116,8 @@ def resolve_targets(iam: Any, specs: Sequence[IamTarget], caller: Caller, limits
         if found is None:
             raise ConfigError(f"iam.targets: {kind} {name!r} does not exist in account {caller.account}")
         arn = str(found[kind.title()]["Arn"])
-        pattern = protected_by(arn, protected)
+        plain = f"arn:aws:iam::{caller.account}:{kind}/{found[kind.title()][f'{kind.title()}Name']}"
+        pattern = protected_by(arn, protected) or protected_by(plain, protected)  # with and without its path
         if pattern is not None:
             raise _refuse("protected_principals", f"{arn} matches the protected pattern {pattern!r}", limits)
         lockout = _includes_caller(iam, kind, name, caller)

@@ -23,7 +23,7 @@ from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from chaos.engine.fault import Fault
 from chaos.errors import InjectionError
-from chaos.gate import admit_account
+from chaos.gate import Refused, admit_account, iam_violations
 from chaos.guardrails import Limits
 from chaos.iam.ownership import Candidate, IamStepError, Removal, call, find, remove, runner_tag
 from chaos.iam.policy import TAG_RUNNER, PlannedPolicy, fault_policies
@@ -104,6 +104,8 @@ class IamInjector(Injector):
         self.created: list[tuple[PlannedPolicy, str]] = []
         """(policy, ARN) of every policy this run set out to create, recorded before the create."""
         self.targets: list[Target] = []
+        self.probed_fault: int | None = None
+        """The index of the fault the probe verifies."""
         self.in_effect_after: float | None = None
         """Seconds from the first attachment until the probe saw the denial (None without a probe)."""
         self.removal: Removal | None = None
@@ -156,6 +158,9 @@ class IamInjector(Injector):
     def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
         if self._armed or self.created:
             raise InjectionError(f"run {self.run_id} is armed already: one set of deny policies per run")
+        exposure = iam_violations(self.settings, self.duration, limits.guardrails)
+        if exposure:
+            raise Refused(exposure, limits.sources)
         try:
             caller = caller_of(self.session)
             admit_account(caller.account, limits)
@@ -211,7 +216,7 @@ class IamInjector(Injector):
 
     def _s3_probe(self, faults: Sequence[Fault], bucket_regions: dict[str, str]) -> Callable[[], bool] | None:
         """A call with the target's credentials that the first S3 fault must deny: True once it is denied."""
-        for fault in faults:
+        for index, fault in enumerate(faults):
             if fault.service != ("s3",):
                 continue
             candidates = list(fault.buckets) or sorted(
@@ -221,7 +226,8 @@ class IamInjector(Injector):
                 continue
             bucket = candidates[0]
             region = bucket_regions.get(bucket, "us-east-1")
-            self.journal("iam_probe", bucket=bucket, region=region)
+            self.journal("iam_probe", bucket=bucket, region=region, fault=index)
+            self.probed_fault = index
             return _denied_probe(self.probe_session.client("s3", region_name=region), bucket)
         return None
 
