@@ -237,3 +237,61 @@ def test_nothing_adds_faults_to_an_engine_but_the_gated_injector() -> None:
             if re.search(r"\.engine\.(add|arm)\(", line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == [], "faults armed around the gate:\n" + "\n".join(offenders)
+
+
+def test_a_nested_project_without_limits_never_hides_its_parents(tmp_path: Path) -> None:
+    from chaos.guardrails import limits_for
+
+    (tmp_path / "pyproject.toml").write_text('[tool.chaos]\nregions = ["eu-west-1"]\n')
+    package = tmp_path / "packages" / "orders"
+    package.mkdir(parents=True)
+    (package / "pyproject.toml").write_text('[project]\nname = "orders"\n')
+    limits = limits_for(None, project_dir=package)
+    assert limits.guardrails.regions == ("eu-west-1",)
+    assert limits.sources == (f"{tmp_path / 'pyproject.toml'} [tool.chaos]",)
+
+
+def test_iam_policies_count_their_propagation_and_expiry_toward_max_duration(tmp_path: Path) -> None:
+    from chaos.guardrails import check_guardrails
+
+    experiment = parse_experiment(
+        """
+version: 1
+title: long exposure
+injector: iam
+phases: {baseline: 0s, recovery: 0s}
+faults:
+  - {kind: access_denied, service: s3, region: us-east-1, for: 30s}
+iam: {targets: [{role: app}], propagation: 40s, expiry_margin: 2h}
+guardrails: {accounts: ["123456789012"], max_duration: 1m}
+"""
+    )
+    check = check_guardrails(experiment, tmp_path)
+    assert [violation.limit for violation in check.violations] == ["max_duration"]
+    message = str(check.violations[0])
+    assert "the deny policies could be in force for 7270s (propagation 40s + 30s + expiry margin 2h" in message
+
+
+def test_outage_inject_counts_what_the_gateway_has_armed(project: Path, gateway: Gateway) -> None:
+    gateway.arm({"kind": "unavailable", "service": "s3", "region": "eu-west-1", "for": "30s"})
+    gateway.arm({"kind": "throttle", "service": "s3", "region": "eu-west-1", "for": "30s"})
+    result = subprocess.run(
+        [
+            str(OUTAGE),
+            "inject",
+            "--endpoint",
+            gateway.url,
+            "--fault",
+            "{kind: slow_down, service: s3, region: eu-west-1}",
+            "--for",
+            "10s",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "max_concurrent_faults: 3 faults would be active at once (2 armed already) > 2" in result.stderr
+    assert len(gateway.control("GET", "/_chaos/faults")[1]["faults"]) == 2

@@ -189,7 +189,7 @@ def test_waits_by_polling_with_the_targets_credentials(iam_world: dict[str, Any]
     injector.arm()
     try:
         names = [name for name, _ in events]
-        assert ("iam_probe", {"bucket": "east-docs", "region": "us-east-1"}) in events
+        assert ("iam_probe", {"bucket": "east-docs", "region": "us-east-1", "fault": 0}) in events
         assert "iam_in_effect" in names and "iam_wait" not in names
     finally:
         injector.disarm()

@@ -24,6 +24,7 @@ faults:
 iam:
   targets: [{{user: app-user}}, {{role: chaos-demo-app}}]
   propagation: 0s
+  expiry_margin: 30s
 guardrails:
   accounts: ["{ACCOUNT}"]
   max_duration: 1m

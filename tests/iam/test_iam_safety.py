@@ -438,3 +438,62 @@ def test_a_fault_that_would_deny_only_rollback_actions_is_refused() -> None:
     fault = chaos.Fault(kind="unavailable", service="iam", region="us-east-1", operations=["DeletePolicy"])
     with pytest.raises(ConfigError, match=r"it would deny only iam:DeletePolicy, which rollback needs"):
         fault_policies([fault], run_id="abcdef012345", experiment="t", start=start, run_end=start, margin=timedelta(0))
+
+
+def test_a_protected_role_with_a_path_is_refused(iam_world: dict[str, Any], admin: boto3.Session) -> None:
+    iam = admin.client("iam")
+    iam.create_role(RoleName="Admin-Role", Path="/ops/", AssumeRolePolicyDocument=TRUST)
+    try:
+        injector = IamInjector(
+            [chaos.s3_outage("us-east-1", kind="access_denied", **{"for": "1m"})],
+            settings=IamSettings.model_validate({"targets": [{"role": "Admin-Role"}], "propagation": "0s"}),
+            guardrails=Guardrails(accounts=(ACCOUNT,), protected_principals=("arn:aws:iam::*:role/admin*",)),
+            experiment="protected with a path",
+            session=admin,
+            duration=60,
+        )
+        with pytest.raises(Refused, match=r"role/ops/Admin-Role matches the protected pattern"):
+            injector.arm()
+        assert ours(iam) == []
+    finally:
+        iam.delete_role(RoleName="Admin-Role")
+
+
+def test_an_iam_run_whose_probe_covers_one_fault_of_two_is_unverified(
+    iam_world: dict[str, Any], admin: boto3.Session, tmp_path: Path
+) -> None:
+    key, secret = iam_world["keys"]["app-user"]
+    (tmp_path / "credentials").write_text(f"[app]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n")
+    (tmp_path / "iam.yaml").write_text(
+        f"""
+version: 1
+title: IAM run with an unprobed fault
+injector: iam
+phases: {{baseline: 0s, recovery: 0s}}
+faults:
+  - {{kind: access_denied, service: s3, region: us-east-1, buckets: [east-docs], for: 1s}}
+  - {{kind: unavailable, service: dynamodb, region: eu-west-1, for: 1s}}
+iam:
+  targets: [{{user: app-user}}]
+  propagation: 10s
+  expiry_margin: 1m
+  probe_profile: app
+guardrails:
+  accounts: ["{ACCOUNT}"]
+"""
+    )
+    env = {**admin_env(iam_world), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
+    result = subprocess.run(
+        [str(OUTAGE), "run", "iam.yaml", "--journal", "j.json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 5, result.stdout + result.stderr
+    journal = json.loads((tmp_path / "j.json").read_text())
+    assert journal["status"] == "unverified"
+    assert "nothing verified the denial of unavailable dynamodb eu-west-1" in journal["reason"]
+    assert ours(admin.client("iam")) == []
