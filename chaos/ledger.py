@@ -148,9 +148,9 @@ class Ledger:
         self._events: deque[Event] = deque(maxlen=max_events)
         self._phase = ""
         self._segments: list[tuple[str, float]] = [("", clock())]
-        self._segment_start = self._segments[0][1]
-        self._cells: Counter[_Cell] = Counter()
-        self._width = SLOT
+        self._segment, self._segment_start = 0, self._segments[0][1]
+        self._cells: dict[_Cell, int] = {}
+        self._width, self._per_second = SLOT, 1 / SLOT
         self._max_cells = max_cells
 
     @property
@@ -173,6 +173,7 @@ class Ledger:
             self._phase = phase
             self._segment_start = self._clock()
             self._segments.append((phase, self._segment_start))
+            self._segment = len(self._segments) - 1
 
     def record(self, call: Call, decision: Decision) -> Event:
         """Record one call attempt and its decision."""
@@ -198,8 +199,8 @@ class Ledger:
                 self._by_fault[decision.fault_label] += 1
             self._events.append(event)
             cell = (
-                len(self._segments) - 1,
-                int((event.time - self._segment_start) / self._width),
+                self._segment,
+                int((event.time - self._segment_start) * self._per_second),
                 call.service,
                 call.region,
                 call.operation,
@@ -208,19 +209,25 @@ class Ledger:
                 decision.fault_index,
                 decision.fault_label,
             )
-            self._cells[cell] += 1
-            if len(self._cells) > self._max_cells:
-                self._coarsen()
+            cells = self._cells
+            count = cells.get(cell)
+            if count is None:
+                cells[cell] = 1
+                if len(cells) > self._max_cells:
+                    self._coarsen()
+            else:
+                cells[cell] = count + 1
         return event
 
     def _coarsen(self) -> None:
         """Halve the time resolution until the cells fit again (under the lock)."""
         while len(self._cells) > self._max_cells // 2 and self._width < _WIDEST:
             self._width *= 2
+            self._per_second = 1 / self._width
             merged: Counter[_Cell] = Counter()
             for (segment, slot, service, region, operation, bucket, glob, index, label), count in self._cells.items():
                 merged[(segment, slot // 2, service, region, operation, bucket, glob, index, label)] += count
-            self._cells = merged
+            self._cells = dict(merged)
         if len(self._cells) > self._max_cells // 2:  # as many distinct calls as that: time is not the cause
             self._max_cells = 2 * len(self._cells)
 
@@ -358,6 +365,7 @@ class Ledger:
             self._cells.clear()
             self._segment_start = self._clock()
             self._segments = [(self._phase, self._segment_start)]
+            self._segment = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: totals, counts, per-fault counts and the recent events."""
