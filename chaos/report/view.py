@@ -244,7 +244,19 @@ class ReportView:
             for e in data.get("timeline") or []
             if isinstance(e, dict) and e.get("event") == "phase" and "run_t" in e
         ]
-        seconds = [Second(**row) for row in data.get("timeseries") or []]
+        seconds = [
+            Second(
+                _int(row.get("t")),
+                _int(row.get("requests")),
+                _int(row.get("successes")),
+                _int(row.get("graceful")),
+                _int(row.get("failures")),
+                row.get("latency_mean") if isinstance(row.get("latency_mean"), (int, float)) else None,
+                float(row.get("latency_max") or 0.0),
+            )
+            for row in data.get("timeseries") or []
+            if isinstance(row, dict)
+        ]
         load = [
             PhaseLoad(
                 str(phase),

@@ -241,3 +241,18 @@ def test_a_journal_of_an_older_version_renders(journal: Journal) -> None:
     page = render_report(data, "html")
     assert "This journal has no ledger of AWS calls" in page and 'data-kind="never_fired"' not in page
     assert "durability" in page.split("without a moment to mark:")[1]  # no acknowledgement time recorded
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"status": "running"},
+        {"status": "aborted", "reason": "refused: region eu-west-1 is not allowed", "rollback": {"complete": True}},
+        {"status": "error", "checks": [{"name": "availability", "passed": False}], "faults": [{"label": "x"}]},
+        {"status": "failed", "timeseries": [{"t": 1, "requests": 2, "extra": "from a later version"}]},
+    ],
+    ids=["crashed at once", "refused", "errored", "newer timeseries"],
+)
+def test_any_journal_renders_in_every_format(data: dict[str, Any]) -> None:
+    for format in ("html", "md", "junit", "json"):
+        assert render_report(data, format)
