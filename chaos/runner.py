@@ -265,6 +265,7 @@ class Runner:
         self._check_abort()
         assert self._injector is not None
         measured.aws_calls_by_phase = self._injector.ledger.by_phase()
+        self.journal.update(ledger=self._injector.ledger.summary(zip(self._fault_ids, experiment.faults, strict=True)))
         results = judge(experiment, measured)
         for result in results:
             self.journal.event("check", name=result.name, passed=result.passed)
@@ -347,6 +348,7 @@ class Runner:
         self.journal.event("inject", faults=[fault.to_json() for fault in experiment.faults])  # written ahead
         self._enter("faults")
         self._fault_ids = injector.arm(experiment.faults, limits=self.limits, hold=fault_phase)
+        injector.ledger.start("faults")  # per-fault windows count from the arming (report of the AWS calls)
         started = time.monotonic() - self._started
         self.journal.update(
             faults=[

@@ -1,13 +1,15 @@
 """The checks that decide whether an application degraded gracefully.
 
 Each check takes measurements and a limit and returns a :class:`CheckResult`: passed, the value
-measured, the limit, and a one-line reason. A check whose data is missing fails and says so: it is
-never skipped silently.
+measured, the limit, a one-line reason and, where the failure has one, its moment. A check whose
+data is missing fails and says so: it is never skipped silently. Reasons write units the way the
+reports do: ``41.1 %``, ``651 ms``, ``2.3 s``; ratios with a multiplication sign.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -39,14 +41,28 @@ class CheckResult:
     measured: Any
     limit: Any
     reason: str
+    at: float | None = None
+    """Seconds into the run of the moment that decided it (the first lost write, the last failure), if any."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return asdict(self)
+        """JSON-ready (``at`` only when there is one)."""
+        data = asdict(self)
+        if self.at is None:
+            del data["at"]
+        return data
 
 
 def _ms(seconds: float) -> str:
-    return format_duration(round(seconds, 3)) if seconds >= 1 else f"{seconds * 1000:.0f}ms"
+    """``651 ms`` under a second, ``2.3 s`` above."""
+    if seconds >= 1:
+        return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
+    return f"{seconds * 1000:.0f} ms"
+
+
+def _seconds(seconds: float) -> str:
+    """A limit or a phase length as written in an experiment, with a space before its unit: ``6 s``."""
+    text = format_duration(round(seconds, 3))
+    return re.sub(r"^([\d.]+)", r"\1 ", text)
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -64,7 +80,7 @@ def availability(stats: PhaseStats, limit: float) -> CheckResult:
         return CheckResult("availability", False, None, limit, "no request was made during the faults: no data")
     share = stats.successes / stats.count
     passed = share >= limit
-    reason = f"{stats.successes} of {stats.count} requests during the faults succeeded ({share:.1%})"
+    reason = f"{stats.successes} of {stats.count} requests during the faults succeeded ({share * 100:.1f} %)"
     if not passed:
         other = ", ".join(
             f"{count}x {name}"
@@ -122,22 +138,30 @@ def latency(stats: PhaseStats, share: float, limit: float) -> CheckResult:
     passed = value <= limit
     reason = f"p{round(share * 100)} was {_ms(value)} over {stats.count} requests during the faults"
     return CheckResult(
-        name, passed, round(value, 4), format_duration(limit), reason + ("" if passed else f" > {_ms(limit)}")
+        name, passed, round(value, 4), format_duration(limit), reason + ("" if passed else f", over {_seconds(limit)}")
     )
 
 
-def durability(acknowledged: Mapping[str, bytes], read_back: Mapping[str, tuple[int | None, bytes]]) -> CheckResult:
-    """Every write acknowledged during the run reads back intact after recovery."""
+def durability(
+    acknowledged: Mapping[str, bytes],
+    read_back: Mapping[str, tuple[int | None, bytes]],
+    acknowledged_at: Mapping[str, float] | None = None,
+) -> CheckResult:
+    """Every write acknowledged during the run reads back intact after recovery; ``at`` is when the first
+    lost write was acknowledged (``acknowledged_at``: seconds into the run, per document)."""
     if not acknowledged:
         return CheckResult("durability", False, None, "0 lost", "no write was acknowledged during the run: no data")
-    lost, wrong = [], []
+    lost, wrong, bad_ids = [], [], []
     for doc_id, body in acknowledged.items():
         status, found = read_back.get(doc_id, (None, b""))
         if status != 200:
             lost.append(f"{doc_id} ({status if status is not None else 'no answer'})")
         elif found != body:
             wrong.append(doc_id)
-    bad = len(lost) + len(wrong)
+        else:
+            continue
+        bad_ids.append(doc_id)
+    bad = len(bad_ids)
     if bad == 0:
         return CheckResult(
             "durability", True, 0, "0 lost", f"all {len(acknowledged)} acknowledged writes read back intact"
@@ -147,14 +171,21 @@ def durability(acknowledged: Mapping[str, bytes], read_back: Mapping[str, tuple[
         parts.append(f"{len(lost)} missing (e.g. {', '.join(lost[:3])})")
     if wrong:
         parts.append(f"{len(wrong)} with other content (e.g. {', '.join(wrong[:3])})")
+    times = [acknowledged_at[doc_id] for doc_id in bad_ids if doc_id in acknowledged_at] if acknowledged_at else []
     return CheckResult(
-        "durability", False, bad, "0 lost", f"{bad} of {len(acknowledged)} acknowledged writes lost: {'; '.join(parts)}"
+        "durability",
+        False,
+        bad,
+        "0 lost",
+        f"{bad} of {len(acknowledged)} acknowledged writes lost: {'; '.join(parts)}",
+        at=round(min(times), 3) if times else None,
     )
 
 
 def recovery(stats: PhaseStats, faults_ended: float, phase_end: float, limit: float) -> CheckResult:
     """Time from the end of the faults until requests stopped failing, against ``limit`` seconds."""
     shown_limit = format_duration(limit)
+    phase = _seconds(round(phase_end - faults_ended, 1))
     if stats.count == 0:
         return CheckResult("recovery", False, None, shown_limit, "no request was made after the faults: no data")
     if stats.last_failure_end is None:
@@ -167,12 +198,18 @@ def recovery(stats: PhaseStats, faults_ended: float, phase_end: float, limit: fl
             False,
             None,
             shown_limit,
-            f"still failing at the end of the {format_duration(round(phase_end - faults_ended, 1))} recovery phase",
+            f"never recovered within the {phase} recovery phase: requests were still failing when it ended",
+            at=round(stats.last_failure_end, 3),
         )
     passed = measured <= limit
     reason = f"the last failed request ended {_ms(measured)} after the faults"
     return CheckResult(
-        "recovery", passed, round(measured, 3), shown_limit, reason + ("" if passed else f" > {shown_limit}")
+        "recovery",
+        passed,
+        round(measured, 3),
+        shown_limit,
+        reason + ("" if passed else f", over the {_seconds(limit)} limit"),
+        at=round(stats.last_failure_end, 3),
     )
 
 
@@ -189,7 +226,17 @@ def retry_amplification(
     base, during = baseline_calls / baseline_requests, fault_calls / fault_requests
     ratio = during / base
     passed = ratio <= limit
-    reason = f"{during:.2f} AWS calls per request during the faults against {base:.2f} at baseline ({ratio:.2f}x)"
+    reason = (
+        f"{during:.2f} AWS calls per request during the faults against {base:.2f} at baseline "
+        f"({ratio:.2f}\N{MULTIPLICATION SIGN})"
+    )
+    if ratio < 1:
+        reason += (
+            ": fewer AWS calls per request during the outage than before, the application stopped calling "
+            "what was failing (a circuit breaker, a fallback to another region, its own cache)"
+        )
+    elif not passed:
+        reason += f": a retry storm, more than {limit:g} times the AWS calls per request of the baseline"
     return CheckResult("retry_amplification", passed, round(ratio, 3), limit, reason)
 
 

@@ -69,6 +69,8 @@ class RequestLog:
         self.per_second: dict[int, list[float]] = {}
         """Second of the run -> [requests, successes, graceful refusals, failures, latency sum, latency max]."""
         self.acknowledged: dict[str, bytes] = {}
+        self.acknowledged_at: dict[str, float] = {}
+        """Document id -> when its last acknowledged write was answered (seconds into the run)."""
         self._lock = threading.Lock()
         self._random = random.Random(seed)
 
@@ -125,6 +127,7 @@ class RequestLog:
             second[5] = max(second[5], sample.latency)
             if sample.method in ("PUT", "POST") and sample.status is not None and 200 <= sample.status < 300:
                 self.acknowledged[sample.doc_id] = sample.body or b""
+                self.acknowledged_at[sample.doc_id] = end
 
     def stats(self, phase: str) -> PhaseStats:
         """The aggregates of one phase (empty when it saw no request)."""

@@ -52,7 +52,7 @@ def judge(experiment: Experiment, measured: Measurements) -> list[CheckResult]:
                 )
             )
         else:
-            results.append(checks.durability(log.acknowledged, measured.read_back))
+            results.append(checks.durability(log.acknowledged, measured.read_back, log.acknowledged_at))
     if expect.recovery is not None:
         results.append(
             checks.recovery(log.stats("recovery"), measured.faults_ended, measured.recovery_ended, expect.recovery)

@@ -1,10 +1,12 @@
 """Reports rendered from a real run's journal: Markdown, JUnit XML (parsed by junitparser), JSON, and
-HTML rendered in headless Chromium."""
+HTML rendered in headless Chromium; the journal's ledger of AWS calls per fault; a run whose fault
+never fired."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,11 +15,14 @@ from typing import Any
 
 import junitparser
 import pytest
-from PIL import Image, ImageStat
+from PIL import Image, ImageChops, ImageStat
 from typer.testing import CliRunner
 
+import chaos
 from chaos.cli import app
+from chaos.loading import parse_experiment
 from chaos.report import render_report
+from tests.report.conftest import Shot, has_colour
 
 OUTAGE = Path(sys.executable).with_name("outage")
 EXPERIMENT = """
@@ -68,8 +73,10 @@ def test_markdown_summary(run: tuple[Path, Path, dict[str, Any]]) -> None:
     text = (run[1] / "report.md").read_text()
     assert text.startswith("## ❌ NOT GRACEFUL: short naive outage\n")
     assert "| availability | **FAIL** |" in text
-    assert "Faults: S3 down (" in text
+    assert "| S3 down (s3 in us-east-1) |" in text
     assert "rollback complete" in text
+    assert re.search(r"\| availability \| \*\*FAIL\*\* \| \d+\.\d %", text)
+    assert "AWS calls " in text and "failed by faults)" in text and "<summary>What the checks mean</summary>" in text
 
 
 def test_junit_has_one_case_per_check_with_reasons(run: tuple[Path, Path, dict[str, Any]]) -> None:
@@ -77,7 +84,8 @@ def test_junit_has_one_case_per_check_with_reasons(run: tuple[Path, Path, dict[s
     xml = junitparser.JUnitXml.fromfile(str(reports / "junit.xml"))
     suites = list(xml) if isinstance(xml, junitparser.JUnitXml) else [xml]
     cases = {case.name: case for suite in suites for case in suite}
-    assert set(cases) == {check["name"] for check in journal["checks"]}
+    assert set(cases) == {check["name"] for check in journal["checks"]} | {"fired: S3 down"}
+    assert cases["fired: S3 down"].is_passed
     for check in journal["checks"]:
         case = cases[check["name"]]
         if check["passed"]:
@@ -94,6 +102,24 @@ def test_html_is_self_contained(run: tuple[Path, Path, dict[str, Any]]) -> None:
         assert reference not in text  # nothing is loaded from anywhere: the file is the whole report
     assert "<svg" in text and 'class="fault"' in text and "<polyline" in text and 'class="phase"' in text
     assert "NOT GRACEFUL" in text and "availability" in text
+    assert 'class="check-marker"' in text and 'class="fault-lane"' in text
+    assert '<details class="experiment"><summary>The experiment as run</summary>' in text
+    assert "None" not in text and 'data-kind="never_fired"' not in text
+
+
+def test_the_journal_records_what_each_fault_met(run: tuple[Path, Path, dict[str, Any]]) -> None:
+    journal = run[2]
+    ledger = journal["ledger"]
+    [fault] = ledger["faults"]
+    assert fault["label"] == "S3 down" and fault["scope"] == "s3 in us-east-1" and fault["window"] == [0.0, 3.0]
+    assert 0 < fault["fired"] == fault["seen"] <= ledger["fired"] <= ledger["total"]  # every call in scope failed
+    assert sum(op["fired"] for op in fault["operations"].values()) == fault["fired"]
+    assert {"GetObject", "PutObject"} & set(fault["operations"])
+    assert ledger["by_phase"]["faults"] >= fault["seen"] and "events" not in ledger
+    page = (run[1] / "report.html").read_text()
+    assert f"AWS calls {ledger['total']} ({ledger['fired']} failed by faults)" in page
+    for name, counts in fault["operations"].items():
+        assert f"{name} {counts['fired']}/{counts['seen']}" in page
 
 
 def test_html_renders_in_chromium_with_its_chart(run: tuple[Path, Path, dict[str, Any]], tmp_path: Path) -> None:
@@ -130,6 +156,58 @@ def test_html_renders_in_chromium_with_its_chart(run: tuple[Path, Path, dict[str
     assert near((9, 105, 218)), "the request-rate line is not drawn"  # #0969da
     assert near((250, 233, 234), 6), "no fault window is shaded"  # #cf222e at 10% on white
     assert near((26, 127, 55)), "the verdict or the success line is missing"  # #1a7f37
+    assert near((130, 7, 30)), "no failed check is marked on the timeline"  # #82071e
+
+
+def test_the_experiment_as_run_is_folded(run: tuple[Path, Path, dict[str, Any]], tmp_path: Path, shot: Shot) -> None:
+    page = (run[1] / "report.html").read_text()
+    folded, unfolded = tmp_path / "folded.html", tmp_path / "unfolded.html"
+    folded.write_text(page)
+    unfolded.write_text(page.replace('<details class="experiment">', '<details class="experiment" open>'))
+
+    def height(path: Path) -> int:
+        image = shot(path, 1000, 9000)
+        box = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()
+        assert box is not None
+        return box[3]
+
+    assert height(unfolded) - height(folded) > 300  # the JSON is there, a click away (then in a box that scrolls)
+
+
+NEVER = """
+version: 1
+title: a fault on a region the application never calls
+app:
+  wsgi: chaos.demo.wsgi:resilient
+  url: http://127.0.0.1:{port}
+load:
+  rate: 20
+  requests:
+    - {method: GET, path: "/docs/{id}", weight: 2}
+    - {method: PUT, path: "/docs/{id}", body: "doc {id}"}
+  ids: 10
+phases: {baseline: 1s, recovery: 1s}
+faults: [{name: Mumbai down, kind: unavailable, service: s3, region: ap-south-1, for: 2s}]
+expect: {availability: 0.9}
+"""
+
+
+def test_a_run_whose_fault_never_fired_says_so_first(tmp_path: Path, shot: Shot) -> None:
+    result = chaos.run_experiment(parse_experiment(NEVER, "never.yaml"), journal_path=tmp_path / "journal.json")
+    assert result.status == "passed", result.reason  # graceful, and yet nothing proves the outage happened
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    [fault] = journal["ledger"]["faults"]
+    assert (fault["seen"], fault["fired"], fault["scope"]) == (0, 0, "s3 in ap-south-1")
+    assert journal["ledger"]["total"] > 0 and journal["ledger"]["fired"] == 0  # it called us-east-1, not Mumbai
+    page = tmp_path / "report.html"
+    page.write_text(render_report(journal, "html"))
+    text = page.read_text()
+    assert text.index('data-kind="never_fired"') < text.index("<h2>Checks</h2>")
+    assert "The fault “Mumbai down” never fired: nothing proves this outage happened" in text
+    top = shot(page, 1000, 1400).crop((0, 0, 1000, 450))
+    assert has_colour(top, (255, 235, 233), 3), "the banner is not at the top of the page"  # #ffebe9
+    assert has_colour(top, (207, 34, 46)), "the banner's edge is not drawn"  # #cf222e
+    assert render_report(journal, "md").split("\n")[2] == "> [!CAUTION]"
 
 
 def test_report_command(run: tuple[Path, Path, dict[str, Any]], tmp_path: Path) -> None:
