@@ -96,6 +96,58 @@ class RemoteLedger:
         """Calls per phase of the run (the gateway's, so other clients' calls are counted too)."""
         return dict(self._by_phase)
 
+    def start(self, phase: str) -> None:
+        """The faults are armed: count what they meet from now."""
+        self._armed_at = self._totals()
+
+    def summary(self, faults: Iterable[tuple[int, Fault]] = (), phase: str = "faults") -> dict[str, Any]:
+        """For the journal: the gateway's totals, and per fault the calls in its scope and those it fired
+        on since it was armed (the gateway's counts: other clients' calls in the same scope count too)."""
+        now, then = self._totals(), getattr(self, "_armed_at", {})
+        before = {_key(item): int(item.get("count", 0)) for item in then.get("counts", [])}
+        after = [(item, int(item.get("count", 0)) - before.get(_key(item), 0)) for item in now.get("counts", [])]
+        fired_then, fired_now = then.get("by_fault", {}), now.get("by_fault", {})
+        report = []
+        for ident, fault in faults:
+            seen: dict[str, int] = {}
+            for item, count in after:
+                if count > 0 and _in_scope(fault, item):
+                    seen[str(item.get("operation"))] = seen.get(str(item.get("operation")), 0) + count
+            fired = int(fired_now.get(fault.label, 0)) - int(fired_then.get(fault.label, 0))
+            report.append(
+                {
+                    "id": ident,
+                    "label": fault.label,
+                    "scope": "the shared gateway's calls in its services and regions",
+                    "window": [fault.after, fault.end],
+                    "seen": max(sum(seen.values()), fired),
+                    "fired": fired,
+                    "fired_by_other": 0,
+                    "operations": {name: {"seen": count, "fired": None} for name, count in sorted(seen.items())},
+                }
+            )
+        return {
+            "total": int(now.get("total", 0)),
+            "fired": int(now.get("fired", 0)),
+            "by_phase": self.by_phase(),
+            "counts": now.get("counts", []),
+            "shared_gateway": True,
+            "faults": report,
+        }
+
+
+def _key(item: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(item.get(name)) for name in ("service", "region", "operation", "outcome"))
+
+
+def _in_scope(fault: Fault, item: dict[str, Any]) -> bool:
+    service, region, operation = item.get("service"), item.get("region"), item.get("operation")
+    return (
+        ("*" in fault.service or service in fault.service)
+        and ("*" in fault.region or region in fault.region)
+        and (not fault.operations or operation in fault.operations)
+    )
+
 
 class RemoteGatewayInjector(Injector):
     """This run's faults in a shared gateway."""
