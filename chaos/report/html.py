@@ -8,11 +8,16 @@ from html import escape
 from chaos.report.banners import banners
 from chaos.report.chart import FAULT_COLOURS, timeline_svg
 from chaos.report.explain import description, failure_moments, limit_text, measured_text, note
+from chaos.report.trend import previous_runs_html
 from chaos.report.view import PhaseLoad, ReportView
 
 __all__ = ["html", "timeline_svg"]
 
 _CSS = """
+ol.runs { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: .3rem; }
+.chip { border-radius: 1rem; padding: .1rem .6rem; font-size: .85rem; background: #eaeef2; }
+.chip.passed { background: #dafbe1; } .chip.failed { background: #ffebe9; }
+
 body{font:14px/1.45 -apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d2433;margin:2rem auto;max-width:960px;padding:0 1rem}
 h1{font-size:1.5rem;margin:.2rem 0}h2{margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}
 .verdict{display:inline-block;padding:.2rem .7rem;border-radius:4px;color:#fff;font-weight:700;letter-spacing:.03em}
@@ -213,6 +218,7 @@ def html(view: ReportView) -> str:
 {_fault_calls(view)}
 {_load(view)}
 {_rollback(view)}
+{previous_runs_html(view)}
 <details class="experiment"><summary>The experiment as run</summary>
 <pre>{experiment}</pre>
 </details>

@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 from chaos.report.banners import banners
 from chaos.report.explain import description, limit_text, measured_text, note
+from chaos.report.trend import previous_runs_markdown
 from chaos.report.view import ReportView
 
 __all__ = ["junit", "markdown"]
@@ -64,6 +65,7 @@ def markdown(view: ReportView) -> str:
     for banner in banners(view):
         lines += [f"> [!{'CAUTION' if banner.severe else 'WARNING'}]", f"> **{banner.title}.** {banner.text}", ""]
     lines += [view.reason, ""]
+    lines += previous_runs_markdown(view)
     facts = []
     requests, failed = view.requests
     if requests:

@@ -197,6 +197,8 @@ class ReportView:
     app_output: str = ""
     rollback_steps: list[RollbackStep] = field(default_factory=list)
     after_crash: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+    """The experiment's previous runs, oldest first (from the history database), when the CLI added them."""
     """Rolled back by ``outage rollback`` after the runner died, not by the run itself."""
 
     @property
@@ -297,4 +299,5 @@ class ReportView:
                 if "output" not in step
             ],
             after_crash=bool(rollback.get("after_crash")),
+            history=[run for run in data.get("history") or [] if isinstance(run, dict)][-10:],
         )
