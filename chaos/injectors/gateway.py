@@ -70,6 +70,10 @@ def _bucket_region(bucket: str) -> str | None:
     return None
 
 
+def _no_region(bucket: str) -> str | None:
+    return None
+
+
 def _reset_moto() -> None:
     moto_api_backend.reset()
 
@@ -281,6 +285,7 @@ class GatewayServer:
         if not access_log:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_app = DomainDispatcherApplication(create_backend_app)
+        self._moto = moto_app
         self.server = make_server(
             host, port, injector.wrap(moto_app, token, limits), threaded=True, request_handler=OneRequestHandler
         )
@@ -301,11 +306,26 @@ class GatewayServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> GatewayServer:
-        """Serve in a background thread."""
-        threading.Thread(target=warm_service_names, name="outage-gateway-warm", daemon=True).start()
+        """Serve in a background thread (S3's first request is prepared meanwhile, see :meth:`warm`)."""
+        threading.Thread(target=self.warm, name="outage-gateway-warm", daemon=True).start()
         self._thread = threading.Thread(target=self.server.serve_forever, name="outage-gateway", daemon=True)
         self._thread.start()
         return self
+
+    def warm(self) -> None:
+        """Do the slow part of the first S3 request now (moto creates S3's backend and application on the
+        first one: 0.5-1.5 s, longer than many clients' read timeout), straight to moto: no ledger entry."""
+        from werkzeug.test import Client  # noqa: PLC0415
+
+        scope = "Credential=warm/20200101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        headers = {"Host": "s3.amazonaws.com", "Authorization": f"AWS4-HMAC-SHA256 {scope}"}
+        try:
+            Client(self._moto).get("/", headers=headers)
+            for method in ("PUT", "GET"):  # and our recognition of S3 requests (routes, global endpoints)
+                describe(HttpRequest(method, "127.0.0.1", "/warm-bucket/key", "", {"authorization": scope}), _no_region)
+        except Exception:  # warming is an optimisation: the first request would do it anyway
+            logging.getLogger(__name__).debug("warming moto's S3 failed", exc_info=True)
+        warm_service_names()
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` is called from another."""
