@@ -6,19 +6,21 @@ experiment files. The manual's build (``docs/hooks.py``) puts them into the refe
 
 from __future__ import annotations
 
-import re
+import html
 from typing import Any
 
 import typer.main
 
 from chaos.cli import app
+from chaos.cli.helptext import plain
 from chaos.schema import experiment_schema
 
 __all__ = ["cli_reference", "schema_reference"]
 
 
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    """Text for a Markdown table cell: one line, no column breaks, no stray HTML (``<time>``)."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ").strip()
 
 
 def cli_reference() -> str:
@@ -29,25 +31,28 @@ def cli_reference() -> str:
     sections = []
     for name, command in group.commands.items():
         sub = context_class(command, info_name=name, parent=context)
-        usage = re.sub(r"\{(\w+)\}", lambda match: match.group(1).upper(), command.get_usage(sub))
+        usage = command.get_usage(sub)
         lines = [f"## `outage {name}`", "", f"```text\n{usage}\n```", ""]
-        lines += [(command.help or "").strip(), ""]
+        lines += [plain(command.help).strip(), ""]
         rows = []
-        for param in command.params:
+        for param in command.get_params(sub):
             if param.name == "help":
                 continue
             if param.param_type_name == "option":
-                flags = ", ".join(f"`{flag}`" for flag in param.opts + param.secondary_opts)
+                metavar = param.display_type_rich(sub)
+                flags = ", ".join(f"`{flag}{' ' + metavar if metavar else ''}`" for flag in param.opts)
+                flags += "".join(f", `{flag}`" for flag in param.secondary_opts)
                 default = (
-                    ""
+                    "required"
+                    if param.required
+                    else ""
                     if param.default in (None, False) or (param.is_flag and not param.default)
                     else f"`{param.default}`"
                 )
-                rows.append(f"| {flags} | {_cell(param.help or '')} | {default} |")
+                rows.append(f"| {flags} | {_cell(plain(param.help))} | {default} |")
             else:
-                rows.append(
-                    f"| `{(param.name or '').upper()}` | {_cell(getattr(param, 'help', '') or '')} | required |"
-                )
+                label = param.metavar or (param.name or "").upper()
+                rows.append(f"| `{label}` | {_cell(plain(getattr(param, 'help', '')))} | required |")
         if rows:
             lines += ["| argument or option | meaning | default |", "|---|---|---|", *rows, ""]
         sections.append("\n".join(lines))

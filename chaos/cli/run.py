@@ -8,8 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
-from chaos.cli.common import load_or_exit
-from chaos.errors import ConfigError
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
@@ -17,21 +16,26 @@ app = typer.Typer()
 INJECTORS = ("hook", "gateway", "iam")
 
 
-@app.command("run")
+@app.command("run", cls=OutageCommand)
 def run(
-    file: Annotated[Path, typer.Argument(help="The experiment file.", show_default=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The experiment file.", show_default=False)],
     injector: Annotated[
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="gateway (default with an app); hook and iam cannot drive an application command."),
+        typer.Option(
+            metavar="NAME", help="gateway (default with an app); hook and iam cannot drive an application command."
+        ),
     ] = None,
     journal: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option(help="Where to write the journal (default: .chaos/runs/<time>-<title>.json)."),
+        typer.Option(metavar="PATH", help="Where to write the journal (default: .chaos/runs/<time>-<title>.json)."),
     ] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling and of the load.")] = None,  # noqa: UP045
+    seed: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(metavar="N", help="Seed of probability sampling and of the load."),
+    ] = None,
     report: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option(help="Write every report (HTML, Markdown, JUnit XML, JSON) into this directory."),
+        typer.Option(metavar="DIR", help="Write every report (HTML, Markdown, JUnit XML, JSON) into this directory."),
     ] = None,
 ) -> None:
     """Run FILE: start the application, drive it through the outage, check it degraded gracefully.
@@ -39,6 +43,8 @@ def run(
     Exit 0 graceful; 1 not graceful; 2 invalid input; 3 refused or aborted (rolled back); 4 rollback incomplete;
     5 unverified (an IAM run without a probe: nothing proved the denial).
     """
+    from chaos.cli.common import load_or_exit
+    from chaos.errors import ConfigError
     from chaos.journal import JournalBusy
     from chaos.runner import Runner
     from chaos.verify.progress import for_terminal
