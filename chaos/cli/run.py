@@ -55,29 +55,34 @@ def run(
     experiment = load_or_exit(file)
     progress = for_terminal()
     try:
-        runner = Runner(
-            experiment, source=str(file), injector=injector, journal_path=journal, seed=seed, progress=progress
-        )
-        result = runner.run()
+        try:
+            runner = Runner(
+                experiment, source=str(file), injector=injector, journal_path=journal, seed=seed, progress=progress
+            )
+            result = runner.run()
+        finally:
+            progress.close()  # before anything else is printed, and also when the run raised
     except ConfigError as exc:
-        progress.close()
         typer.echo(str(exc), err=True)
         raise typer.Exit(exits.INVALID) from None
     except JournalBusy as exc:
-        progress.close()
         typer.echo(str(exc), err=True)
         raise typer.Exit(exits.REFUSED) from None
-    progress.close()
     typer.echo("")
     width = max((len(check.name) for check in result.checks), default=10)
     for check in result.checks:
         mark = typer.style("PASS", fg="green") if check.passed else typer.style("FAIL", fg="red", bold=True)
         typer.echo(f"  {mark}  {check.name:<{width}}  {check.reason}")
-    verdict = {
-        "passed": typer.style("GRACEFUL", fg="green", bold=True),
-        "failed": typer.style("NOT GRACEFUL", fg="red", bold=True),
-    }.get(result.status, typer.style(result.status.upper(), fg="yellow", bold=True))
-    typer.echo(f"\n{verdict}: {result.reason}")
+    colour = {"passed": "green", "failed": "red"}.get(result.status, "yellow")
+    verdict = typer.style(exits.VERDICTS.get(result.status, result.status.upper()), fg=colour, bold=True)
+    if result.status == "passed":
+        reason = f"all {len(result.checks)} checks passed"
+    elif result.status == "failed":
+        failed = result.failed_checks
+        reason = f"{', '.join(failed)} failed ({len(failed)} of {len(result.checks)} checks)"
+    else:
+        reason = result.reason
+    typer.echo(f"\n{verdict}: {reason}")
     if not result.rollback_complete:
         typer.echo(typer.style("ROLLBACK INCOMPLETE: see the journal", fg="red", bold=True), err=True)
     typer.echo(f"journal: {result.journal_path}")
