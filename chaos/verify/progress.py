@@ -128,7 +128,7 @@ def render_panel(snapshot: Snapshot | None) -> RenderableType:
         return table
     timing = f"{snapshot.elapsed:.1f}s elapsed"
     if snapshot.planned is not None:
-        timing += f", {snapshot.left:.0f}s left of the planned {snapshot.planned:.0f}s" if snapshot.left else ""
+        timing += f", {snapshot.left:.0f}s left of the planned load" if snapshot.left else ""
     table.add_row("phase", f"[bold]{escape(snapshot.phase)}[/]  {timing}")
     if snapshot.doing:
         table.add_row("step", escape(snapshot.doing))

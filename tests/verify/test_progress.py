@@ -35,7 +35,7 @@ def _text(renderable: object, width: int = 120) -> str:
 
 def test_the_panel_names_the_active_faults_the_success_share_and_the_time_left() -> None:
     text = _text(render_panel(FAULTS))
-    assert "faults  12.0s elapsed, 18s left of the planned 30s" in text
+    assert "faults  12.0s elapsed, 18s left of the planned load" in text
     assert "2 active: unavailable s3 us-east-1; slow_down s3 us-east-1 PutObject" in text
     assert "200, 95.0% succeeded, 10 failed" in text
     assert "300 (120 failed by faults)" in text
