@@ -12,7 +12,6 @@ from typing import Any
 import typer.main
 
 from chaos.cli import app
-from chaos.cli.helptext import plain
 from chaos.engine.durations import format_duration
 from chaos.schema import experiment_schema
 
@@ -39,7 +38,7 @@ def cli_reference() -> str:
         sub = context_class(command, info_name=name, parent=context)
         usage = command.get_usage(sub)
         lines = [f"## `outage {name}`", "", f"```text\n{usage}\n```", ""]
-        lines += [plain(command.help).strip(), ""]
+        lines += [(command.help or "").strip(), ""]
         rows = []
         for param in command.get_params(sub):
             if param.name == "help":
@@ -55,10 +54,10 @@ def cli_reference() -> str:
                     if param.default in (None, False) or (param.is_flag and not param.default)
                     else f"`{param.default}`"
                 )
-                rows.append(f"| {flags} | {_cell(plain(param.help))} | {default} |")
+                rows.append(f"| {flags} | {_cell(param.help or '')} | {default} |")
             else:
                 label = param.metavar or (param.name or "").upper()
-                rows.append(f"| {_name(label)} | {_cell(plain(getattr(param, 'help', '')))} | required |")
+                rows.append(f"| {_name(label)} | {_cell(getattr(param, 'help', '') or '')} | required |")
         if rows:
             lines += ["| argument or option | meaning | default |", "|---|---|---|", *rows, ""]
         sections.append("\n".join(lines))

@@ -22,6 +22,7 @@ app = typer.Typer(
     context_settings=CONTEXT,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Rehearse S3 and whole-region AWS outages: inject them, drive your application, judge the result.",
 )
 for _module in (validate, plan, run, report, serve, inject, rollback, schema, demo):

@@ -1,9 +1,13 @@
 """How the ``outage`` command's help reads: conventional metavars, ``-h``, sentences never hard-wrapped.
 
 typer prints Python types (``<list[str]>``, ``<bool>`` even on ``--help``) and braces around required
-arguments (``{file}``); help is rich markup, so ``[tool.chaos]`` in a sentence vanishes as an unknown
-tag; and a docstring's line breaks stay where the source wrapped it. The command and group classes
-here fix all three for every command, once, instead of in each command module.
+arguments (``{file}``), and lists commands by a summary cut at 45 characters. The command and group
+classes here fix that for every command, once, instead of in each command module.
+
+The help is click's plain format (``rich_markup_mode=None`` on the app): no rich markup to swallow
+``[tool.chaos]``, and no rich import (markdown, tracebacks, pretty-printing) to make ``outage --help``
+slow. Paragraphs are kept on one line here so that the terminal, not the source, decides where a
+sentence wraps (also in the generated reference, ``chaos/reference.py``).
 """
 
 from __future__ import annotations
@@ -11,10 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-from rich.markup import escape
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-__all__ = ["CONTEXT", "OutageCommand", "OutageGroup", "plain", "unwrap"]
+__all__ = ["CONTEXT", "OutageCommand", "OutageGroup", "unwrap"]
 
 #: Every command answers ``-h`` as well as ``--help`` (subcommands inherit it from the root context).
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
@@ -29,13 +32,6 @@ def unwrap(text: str | None) -> str | None:
         return text
     paragraphs = [" ".join(line.strip() for line in part.splitlines()) for part in text.strip().split("\n\n")]
     return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-
-
-def plain(text: str | None) -> str:
-    """Help text as the reader sees it: markup escapes (``\\[tool.chaos]``) undone."""
-    from rich.text import Text
-
-    return Text.from_markup(text or "").plain
 
 
 def _metavar(option: TyperOption) -> str:
@@ -71,7 +67,7 @@ class _Option(TyperOption):
 
 
 def _conventional(params: list[Any]) -> list[Any]:
-    """Give typer's parameters the display above, and help text that is neither markup nor hard-wrapped.
+    """Give typer's parameters the display above, and help text that is not hard-wrapped.
 
     The classes are swapped on the objects typer built (same fields, different display methods), once
     each: typer offers no hook to choose the parameter class, and adds some parameters (``--help``,
@@ -88,22 +84,22 @@ def _conventional(params: list[Any]) -> list[Any]:
                 param.default = False
         else:
             continue
-        help_text = unwrap(getattr(param, "help", None))
-        if help_text is not None:
-            param.help = escape(help_text)
+        param.help = unwrap(getattr(param, "help", None))
     return params
 
 
-def _help(attrs: dict[str, Any]) -> str | None:
+def _help(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The command's help on unwrapped lines, and its first paragraph as the summary in ``outage --help``."""
     text = unwrap(attrs.pop("help", None))
-    return escape(text) if text else text
+    short = attrs.pop("short_help", None) or (text.split("\n\n", 1)[0] if text else None)
+    return {**attrs, "help": text, "short_help": short}
 
 
 class OutageCommand(TyperCommand):
     """A command of ``outage``: pass as ``cls=`` to ``@app.command``."""
 
     def __init__(self, name: str | None, **attrs: Any) -> None:
-        super().__init__(name, help=_help(attrs), **attrs)
+        super().__init__(name, **_help(attrs))
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _conventional(super().get_params(ctx))
@@ -113,7 +109,7 @@ class OutageGroup(TyperGroup):
     """The ``outage`` group: its own options (``--version``, ``-h``) read like its commands'."""
 
     def __init__(self, **attrs: Any) -> None:
-        super().__init__(help=_help(attrs), **attrs)
+        super().__init__(**_help(attrs))
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _conventional(super().get_params(ctx))
