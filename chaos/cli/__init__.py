@@ -22,7 +22,7 @@ app = typer.Typer(
     context_settings=CONTEXT,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode=None,  # plain help: no rich import behind --help, no markup to swallow [tool.chaos]
     help="Rehearse S3 and whole-region AWS outages: inject them, drive your application, judge the result.",
 )
 for _module in (validate, plan, run, report, serve, inject, rollback, schema, demo):
