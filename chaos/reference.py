@@ -6,19 +6,26 @@ experiment files. The manual's build (``docs/hooks.py``) puts them into the refe
 
 from __future__ import annotations
 
-import re
+import html
 from typing import Any
 
 import typer.main
 
 from chaos.cli import app
+from chaos.engine.durations import format_duration
 from chaos.schema import experiment_schema
 
 __all__ = ["cli_reference", "schema_reference"]
 
 
+def _name(text: str) -> str:
+    """A field, flag or argument for a table's first column: never broken across lines (docs/stylesheets)."""
+    return f'<code class="name">{html.escape(text)}</code>'
+
+
 def _cell(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+    """Text for a Markdown table cell: one line, no column breaks, no stray HTML (``<time>``)."""
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ").strip()
 
 
 def cli_reference() -> str:
@@ -29,29 +36,36 @@ def cli_reference() -> str:
     sections = []
     for name, command in group.commands.items():
         sub = context_class(command, info_name=name, parent=context)
-        usage = re.sub(r"\{(\w+)\}", lambda match: match.group(1).upper(), command.get_usage(sub))
+        usage = command.get_usage(sub)
         lines = [f"## `outage {name}`", "", f"```text\n{usage}\n```", ""]
         lines += [(command.help or "").strip(), ""]
         rows = []
-        for param in command.params:
+        for param in command.get_params(sub):
             if param.name == "help":
                 continue
             if param.param_type_name == "option":
-                flags = ", ".join(f"`{flag}`" for flag in param.opts + param.secondary_opts)
+                metavar = param.display_type_rich(sub)
+                flags = ", ".join(_name(f"{flag} {metavar}" if metavar else flag) for flag in param.opts)
+                flags += "".join(f", {_name(flag)}" for flag in param.secondary_opts)
                 default = (
-                    ""
+                    "required"
+                    if param.required
+                    else ""
                     if param.default in (None, False) or (param.is_flag and not param.default)
                     else f"`{param.default}`"
                 )
                 rows.append(f"| {flags} | {_cell(param.help or '')} | {default} |")
             else:
-                rows.append(
-                    f"| `{(param.name or '').upper()}` | {_cell(getattr(param, 'help', '') or '')} | required |"
-                )
+                label = param.metavar or (param.name or "").upper()
+                rows.append(f"| {_name(label)} | {_cell(getattr(param, 'help', '') or '')} | required |")
         if rows:
             lines += ["| argument or option | meaning | default |", "|---|---|---|", *rows, ""]
         sections.append("\n".join(lines))
     return "\n".join(sections)
+
+
+def _is_duration(spec: dict[str, Any]) -> bool:
+    return spec.get("type") == "string" and str(spec.get("pattern", "")).endswith("(ms|s|m|h)?\\s*$")
 
 
 def _type(spec: dict[str, Any]) -> str:
@@ -59,7 +73,10 @@ def _type(spec: dict[str, Any]) -> str:
         name = spec["$ref"].rsplit("/", 1)[1]
         return f"[{name}](#{name.lower()})"
     if "anyOf" in spec:
-        kinds = [_type(item) for item in spec["anyOf"]]
+        members = spec["anyOf"]
+        if any(_is_duration(item) for item in members):  # a duration is text or seconds: one type, not two
+            members = [item for item in members if item.get("type") not in ("number", "integer")]
+        kinds = [_type(item) for item in members]
         return " or ".join(dict.fromkeys(kinds))
     if "enum" in spec:
         return "one of " + ", ".join(f"`{value}`" for value in spec["enum"])
@@ -70,19 +87,28 @@ def _type(spec: dict[str, Any]) -> str:
         return f"list of {_type(spec.get('items', {}))}"
     if kind == "object":
         return "mapping"
-    if kind == "string" and spec.get("pattern", "").endswith("(ms|s|m|h)?\\s*$"):
+    if _is_duration(spec):
         return "duration"
     return str(kind)
+
+
+def _default(spec: dict[str, Any]) -> str:
+    """The default as a reader writes it: ``30s``, not ``30.0``."""
+    value = spec.get("default")
+    if value is None:
+        return ""
+    durations = [spec, *spec.get("anyOf", [])]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and any(map(_is_duration, durations)):
+        value = format_duration(float(value))
+    return f"`{value}`"
 
 
 def _fields(definition: dict[str, Any]) -> list[str]:
     required = set(definition.get("required", []))
     rows = ["| field | type | default | meaning |", "|---|---|---|---|"]
     for name, spec in definition.get("properties", {}).items():
-        default = (
-            "required" if name in required else (f"`{spec['default']}`" if spec.get("default") is not None else "")
-        )
-        rows.append(f"| `{name}` | {_type(spec)} | {default} | {_cell(spec.get('description', ''))} |")
+        default = "required" if name in required else _default(spec)
+        rows.append(f"| {_name(name)} | {_type(spec)} | {default} | {_cell(spec.get('description', ''))} |")
     return rows
 
 

@@ -112,6 +112,7 @@ class Runner:
         self._load: LoadGenerator | None = None
         self._fault_ids: list[int] = []
         self._teardown = Teardown()
+        self._ticker: Ticker | None = None
 
     # -- the run ----------------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -207,13 +208,13 @@ class Runner:
 
     def _enter(self, phase: str) -> None:
         self._check_abort()
+        self.progress.message(f"[{time.monotonic() - self._started:6.1f}s] phase: {phase}")  # before any snapshot of it
         self._phase = phase
         if self._injector is not None:
             self._injector.ledger.phase = phase
         if self._load is not None:
             self._load.phase = phase
         self.journal.event("phase", phase=phase, run_t=round(time.monotonic() - self._started, 3))
-        self.progress.message(f"[{time.monotonic() - self._started:6.1f}s] phase: {phase}")
 
     def _iam_run(self) -> list[CheckResult]:
         from chaos.iam_phase import IamRun  # noqa: PLC0415 - boto3 and the IAM code: only for IAM runs
@@ -240,7 +241,9 @@ class Runner:
         )
         self._enter("baseline")
         self._load.start()
-        ticker = Ticker(self.progress, lambda: self._snapshot(measured.log)).start()
+        load_seconds = experiment.phases.baseline + (experiment.fault_phase or 0.0) + experiment.phases.recovery
+        planned = time.monotonic() - self._started + load_seconds  # when the load ends, on the snapshots' clock
+        self._ticker = Ticker(self.progress, lambda: self._snapshot(measured.log, planned)).start()  # to rollback
         watch = self._stop_watch(measured.log)
         try:
             self._wait(experiment.phases.baseline)
@@ -257,7 +260,6 @@ class Runner:
         finally:
             watch.stop()
             self._load.stop()
-            ticker.stop()
         measured.after = self._steady_state("after", base_url)
         self._enter("verify")
         self.journal.update(timeseries=timeseries(measured.log), load=load_summary(measured.log))
@@ -391,18 +393,21 @@ class Runner:
             self._wait(0.1)
 
     # -- measurements ------------------------------------------------------------------------------
-    def _snapshot(self, log: RequestLog) -> Snapshot:
+    def _snapshot(self, log: RequestLog, planned: float | None = None) -> Snapshot:
         injector = self._injector
         assert injector is not None
         ledger = injector.ledger
+        active = injector.active_faults()
         return Snapshot(
             phase=self._phase,
             elapsed=time.monotonic() - self._started,
             requests=log.total(),
             failures=log.failures(),
-            faults_active=injector.active_count(),
+            faults_active=len(active),
             aws_calls=ledger.total,
             aws_failed=ledger.fired,
+            active=tuple(fault.label for fault in active),
+            planned=planned,
         )
 
     def _read_back(self, base_url: str, load: Load, log: RequestLog) -> dict[str, tuple[int | None, bytes]] | None:
@@ -429,6 +434,8 @@ class Runner:
         complete, steps = self._teardown.undo()
         self._app = self._gateway = None
         self._phase = "rolled_back"
+        if self._ticker is not None:
+            self._ticker.stop()
         self.journal.update(rollback={"complete": complete, "steps": steps})
         self.journal.event("rollback", complete=complete)
         self.progress.message(

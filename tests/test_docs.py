@@ -101,4 +101,11 @@ def test_references_cover_every_command_and_field() -> None:
     schema = experiment_schema()
     for definition in [schema, *schema["$defs"].values()]:
         for field in definition.get("properties", {}):
-            assert f"| `{field}` |" in reference
+            assert f'| <code class="name">{field}</code> |' in reference
+
+
+def test_the_field_reference_shows_durations_as_durations() -> None:
+    reference = schema_reference()
+    assert '| <code class="name">ready_timeout</code> | duration | `30s` |' in reference
+    assert '| <code class="name">after</code> | duration | `0s` |' in reference
+    assert "duration or number" not in reference and "`30.0`" not in reference

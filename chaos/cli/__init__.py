@@ -1,25 +1,47 @@
-"""The ``outage`` command line: one typer sub-app per module, joined here."""
+"""The ``outage`` command line: one typer sub-app per module, joined here.
+
+Building the application and printing its help imports no AWS SDK, pydantic or PyYAML: each command
+imports what it needs when it runs (``tests/cli/test_help.py`` holds it to that).
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from chaos._version import __version__
 from chaos.cli import demo, gameday, history, inject, plan, report, rollback, run, schema, serve, validate
+from chaos.cli.helptext import CONTEXT, OutageGroup
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="outage",
+    cls=OutageGroup,
+    context_settings=CONTEXT,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no rich import behind --help, no markup to swallow [tool.chaos]
     help="Rehearse S3 and whole-region AWS outages: inject them, drive your application, judge the result.",
 )
 for _module in (validate, plan, run, report, serve, inject, rollback, gameday, history, schema, demo):
     app.add_typer(_module.app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"outage (chaos-outage) {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Rehearse S3 and whole-region AWS outages before the next real one."""
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from chaos import exits
-from chaos.loading import ExperimentError, load_experiment
-from chaos.model import Experiment
+
+if TYPE_CHECKING:
+    from chaos.loading import ExperimentError
+    from chaos.model import Experiment
 
 __all__ = ["echo_problems", "load_or_exit"]
 
@@ -21,6 +24,8 @@ def echo_problems(error: ExperimentError) -> None:
 
 def load_or_exit(path: Path) -> Experiment:
     """The experiment in ``path``; an invalid file ends the command with its problems and exit code 2."""
+    from chaos.loading import ExperimentError, load_experiment  # pydantic, PyYAML: only when a command runs
+
     try:
         return load_experiment(path)
     except ExperimentError as exc:

@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from chaos import exits
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("demo")
+@app.command("demo", cls=OutageCommand)
 def demo(
     sdk: Annotated[
         bool, typer.Option("--sdk", help="Instead: the outage as boto3 sees it, call by call (2 s).")

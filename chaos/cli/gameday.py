@@ -9,11 +9,16 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
+from chaos.cli.helptext import CONTEXT, OutageCommand, OutageGroup
 
 __all__ = ["app"]
 
 app = typer.Typer()
-gameday = typer.Typer(help="Game days: a suite of experiments in a window, on a schedule, with a history.")
+gameday = typer.Typer(
+    cls=OutageGroup,
+    context_settings=CONTEXT,
+    help="Game days: a suite of experiments in a window, on a schedule, with a history.",
+)
 app.add_typer(gameday, name="gameday")
 
 
@@ -29,11 +34,11 @@ def _load(suite: Path) -> object:
         raise typer.Exit(exits.INVALID) from None
 
 
-@gameday.command("run")
+@gameday.command("run", cls=OutageCommand)
 def run(
     suite: Annotated[Path, typer.Argument(help="The suite file.", metavar="SUITE", show_default=False)],
     report: Annotated[
-        Path, typer.Option(help="Where the day's reports go (each experiment's in a subdirectory).")
+        Path, typer.Option(metavar="DIR", help="Where the day's reports go (each experiment's in a subdirectory).")
     ] = Path("gameday-report"),
     ignore_window: Annotated[bool, typer.Option("--ignore-window", help="Run even outside the window.")] = False,
     skip_outside_window: Annotated[
@@ -42,7 +47,9 @@ def run(
     ] = False,
     db: Annotated[
         Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="The history database (default: [tool.chaos] history, else .chaos/history.db)."),
+        typer.Option(
+            metavar="FILE", help="The history database (default: [tool.chaos] history, else .chaos/history.db)."
+        ),
     ] = None,
 ) -> None:
     """Run the suite's experiments in order and write one combined report.
@@ -86,11 +93,13 @@ def _history_path(db: Path | None) -> Path:
     return db or project_history() or DEFAULT_PATH
 
 
-@gameday.command("schedule")
+@gameday.command("schedule", cls=OutageCommand)
 def schedule(
     suite: Annotated[Path, typer.Argument(help="The suite file.", metavar="SUITE", show_default=False)],
     print_: Annotated[str, typer.Option("--print", help="cron, github or eventbridge.", metavar="FORMAT")] = "cron",
-    report: Annotated[str, typer.Option(help="The report directory the scheduled run writes.")] = "gameday-report",
+    report: Annotated[
+        str, typer.Option(metavar="DIR", help="The report directory the scheduled run writes.")
+    ] = "gameday-report",
     target_arn: Annotated[
         str, typer.Option(help="eventbridge: what runs the day (an ECS task, a Lambda...).", metavar="ARN")
     ] = "arn:aws:ecs:us-east-1:123456789012:cluster/gameday",

@@ -9,13 +9,14 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("history")
+@app.command("history", cls=OutageCommand)
 def history(
     experiment: Annotated[
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
@@ -24,7 +25,9 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: Annotated[
         Optional[Path],  # noqa: UP045
-        typer.Option(help="The history database (default: [tool.chaos] history, else .chaos/history.db)."),
+        typer.Option(
+            metavar="FILE", help="The history database (default: [tool.chaos] history, else .chaos/history.db)."
+        ),
     ] = None,
     last: Annotated[int, typer.Option(help="How many runs per experiment.", metavar="N")] = 10,
 ) -> None:

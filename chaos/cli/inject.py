@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-import yaml
-from pydantic import ValidationError
 
 from chaos import exits
+from chaos.cli.helptext import OutageCommand
 from chaos.cli.signals import stop_on_signals
-from chaos.engine.durations import format_duration, parse_duration
-from chaos.engine.fault import Fault
 from chaos.errors import ConfigError
-from chaos.loading import dotted, explain_validation
+
+if TYPE_CHECKING:
+    from chaos.engine.fault import Fault
 
 __all__ = ["app"]
 
@@ -24,6 +20,9 @@ app = typer.Typer()
 
 
 def _call(endpoint: str, method: str, path: str, token: str | None, body: Any = None) -> Any:
+    import json
+    import urllib.request
+
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(f"{endpoint.rstrip('/')}{path}", data=data, method=method)
     request.add_header("Content-Type", "application/json")
@@ -34,6 +33,12 @@ def _call(endpoint: str, method: str, path: str, token: str | None, body: Any = 
 
 
 def _fault(text: str) -> Fault:
+    import yaml
+    from pydantic import ValidationError
+
+    from chaos.engine.fault import Fault
+    from chaos.loading import dotted, explain_validation
+
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -46,32 +51,47 @@ def _fault(text: str) -> Fault:
         ) from None
 
 
-@app.command("inject")
+@app.command("inject", cls=OutageCommand)
 def inject(
     fault: Annotated[
         list[str],
-        typer.Option(help="A fault as YAML or JSON, e.g. '{kind: unavailable, service: s3, region: us-east-1}'."),
+        typer.Option(
+            metavar="SPEC",
+            help="A fault as YAML or JSON, e.g. '{kind: unavailable, service: s3, region: us-east-1}'; repeatable.",
+        ),
     ],
     endpoint: Annotated[
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="A running gateway, e.g. http://127.0.0.1:4566."),
+        typer.Option(metavar="URL", help="A running gateway, e.g. http://127.0.0.1:4566."),
     ] = None,
     iam_target: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option(help="Instead of a gateway, real AWS: deny this principal (role/NAME, user/NAME or group/NAME)."),
+        typer.Option(
+            metavar="PRINCIPAL",
+            help="Instead of a gateway, real AWS: deny this principal (role/NAME, user/NAME or group/NAME).",
+        ),
     ] = None,
     account: Annotated[
         Optional[list[str]],  # noqa: UP045
-        typer.Option(help="With --iam-target: the account ids allowed (required; merged with [tool.chaos])."),
+        typer.Option(
+            metavar="ID", help="With --iam-target: the account ids allowed (required; merged with [tool.chaos])."
+        ),
     ] = None,
     for_: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option("--for", help="How long to keep it (e.g. 30s); default: until Ctrl-C (IAM: at most 1h)."),
+        typer.Option(
+            "--for", metavar="DURATION", help="How long to keep it (e.g. 30s); default: until Ctrl-C (IAM: at most 1h)."
+        ),
     ] = None,
-    token: Annotated[Optional[str], typer.Option(envvar="OUTAGE_TOKEN", help="The gateway's bearer token.")] = None,  # noqa: UP045
+    token: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(envvar="OUTAGE_TOKEN", metavar="TOKEN", help="The gateway's bearer token."),
+    ] = None,
 ) -> None:
     """Arm faults in a running gateway, or as deny policies on real AWS, hold them for --for (or until Ctrl-C),
     then remove them."""
+    from chaos.engine.durations import parse_duration
+
     try:
         faults = [_fault(text) for text in fault]
         seconds = parse_duration(for_) if for_ is not None else None
@@ -95,6 +115,8 @@ def _refuse(exc: Exception, hint: str = "") -> typer.Exit:
 
 def _held(faults: list[Fault], seconds: float | None) -> list[Fault]:
     """Each fault ends when --for does, so the gateway removes it by itself even if this command dies."""
+    from chaos.engine.durations import format_duration
+
     if seconds is None:
         return faults
     held = []
@@ -109,6 +131,9 @@ def _held(faults: list[Fault], seconds: float | None) -> list[Fault]:
 
 def _inject_gateway(faults: list[Fault], endpoint: str, token: str | None, seconds: float | None) -> None:
     """POST the faults to a gateway (its own gate decides too), hold them, DELETE them."""
+    import urllib.error
+
+    from chaos.engine.durations import format_duration
     from chaos.gate import Refused, admit
     from chaos.guardrails import limits_for
 
@@ -143,20 +168,27 @@ def _inject_gateway(faults: list[Fault], endpoint: str, token: str | None, secon
     try:
         stop.wait(seconds)
     finally:
-        removed, failed = [], []
-        for ident in ids:
-            try:
-                removed += _call(endpoint, "DELETE", f"/_chaos/faults/{int(ident)}", token)["removed"]
-            except urllib.error.HTTPError as exc:
-                if exc.code != 404:  # 404: expired or reset meanwhile, nothing left to remove
-                    failed.append(f"{ident} ({exc.code})")
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                failed.append(f"{ident} ({exc})")
-        if failed:
-            expiry = " (they end by themselves when --for is over)" if seconds is not None else ""
-            typer.echo(f"could not remove fault ids {', '.join(failed)} from {endpoint}{expiry}", err=True)
-            raise typer.Exit(exits.ROLLBACK_INCOMPLETE)
-        typer.echo(f"removed fault ids {removed}")
+        _remove(endpoint, token, ids, seconds)
+
+
+def _remove(endpoint: str, token: str | None, ids: list[int], seconds: float | None) -> None:
+    """DELETE each fault; one that cannot be removed is exit 4 (it ends by itself after --for)."""
+    import urllib.error
+
+    removed, failed = [], []
+    for ident in ids:
+        try:
+            removed += _call(endpoint, "DELETE", f"/_chaos/faults/{int(ident)}", token)["removed"]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:  # 404: expired or reset meanwhile, nothing left to remove
+                failed.append(f"{ident} ({exc.code})")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            failed.append(f"{ident} ({exc})")
+    if failed:
+        expiry = " (they end by themselves when --for is over)" if seconds is not None else ""
+        typer.echo(f"could not remove fault ids {', '.join(failed)} from {endpoint}{expiry}", err=True)
+        raise typer.Exit(exits.ROLLBACK_INCOMPLETE)
+    typer.echo(f"removed fault ids {removed}")
 
 
 def _echo_event(event: str, **fields: object) -> None:
@@ -172,7 +204,9 @@ IAM_LONGEST_HOLD = 3600.0
 def _inject_iam(faults: list[Fault], targets: list[str], accounts: list[str], seconds: float | None) -> None:
     """The same faults as self-expiring deny policies on the targets; removed at the end, verified."""
     import boto3
+    from pydantic import ValidationError
 
+    from chaos.engine.durations import format_duration
     from chaos.errors import InjectionError
     from chaos.gate import Refused
     from chaos.guardrails import limits_for

@@ -9,28 +9,33 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
-from chaos.cli.common import load_or_exit
-from chaos.errors import ConfigError
-from chaos.plan import make_plan
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("plan")
+@app.command("plan", cls=OutageCommand)
 def plan(
-    file: Annotated[Path, typer.Argument(help="The experiment file.", show_default=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The experiment file.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     injector: Annotated[
         Optional[str],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="hook, gateway or iam (default: the experiment's, else gateway with an app, hook without)."),
+        typer.Option(
+            metavar="NAME",
+            help="hook, gateway or iam (default: the experiment's, else gateway with an app, hook without).",
+        ),
     ] = None,
 ) -> None:
     """Show the resolved timeline, the injector and the guardrails; change nothing.
 
     Exit 0; 2 if the file is invalid; 3 if a guardrail refuses the plan.
     """
+    from chaos.cli.common import load_or_exit
+    from chaos.errors import ConfigError
+    from chaos.plan import make_plan  # the model, botocore's data, the IAM policies: only when it runs
+
     if injector is not None and injector not in ("hook", "gateway", "iam"):
         typer.echo(f"--injector: {injector!r} is not one of hook, gateway, iam", err=True)
         raise typer.Exit(exits.INVALID)

@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from chaos import exits
-from chaos.journal import read_journal
-from chaos.report import FORMATS, render_report
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("report")
+@app.command("report", cls=OutageCommand)
 def report(
-    journal: Annotated[Path, typer.Argument(help="A journal written by outage run.", show_default=False)],
-    format: Annotated[str, typer.Option("--format", "-f", help="html, md, junit or json.")] = "md",
+    journal: Annotated[
+        Path, typer.Argument(metavar="JOURNAL", help="A journal written by outage run.", show_default=False)
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="html, md, junit or json.")] = "md",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of standard output.")
+        Path | None, typer.Option("--output", "-o", metavar="PATH", help="Write here instead of standard output.")
     ] = None,
 ) -> None:
     """Render a journal: HTML (self-contained, with a timeline chart), Markdown, JUnit XML or JSON."""
+    import json
+
+    from chaos.journal import read_journal
+    from chaos.report import FORMATS, render_report
+
     if format not in FORMATS:
         typer.echo(f"--format: {format!r} is not one of {', '.join(FORMATS)}", err=True)
         raise typer.Exit(exits.INVALID)

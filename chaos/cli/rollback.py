@@ -8,26 +8,27 @@ from typing import Annotated, Optional
 import typer
 
 from chaos import exits
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("rollback")
+@app.command("rollback", cls=OutageCommand)
 def rollback(
     journal: Annotated[
         Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="The journal of one run (default: every crashed run's journal under --dir)."),
+        typer.Option(metavar="PATH", help="The journal of one run (default: every crashed run's journal under --dir)."),
     ] = None,
     directory: Annotated[
-        Path, typer.Option("--dir", help="Where runs write their journals.", show_default=True)
+        Path, typer.Option("--dir", metavar="DIR", help="Where runs write their journals.", show_default=True)
     ] = Path(".chaos/runs"),
     iam: Annotated[
         bool,
         typer.Option("--iam", help="Also sweep this AWS account for every deny policy carrying the tool's signature."),
     ] = False,
-    run: Annotated[Optional[str], typer.Option(help="With --iam: only this run id's policies.")] = None,  # noqa: UP045
+    run: Annotated[Optional[str], typer.Option(metavar="ID", help="With --iam: only this run id's policies.")] = None,  # noqa: UP045
     gateway: Annotated[
         Optional[list[str]],  # noqa: UP045
         typer.Option(

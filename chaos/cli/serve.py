@@ -3,37 +3,46 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from chaos import exits
-from chaos.cli.common import load_or_exit
+from chaos.cli.helptext import OutageCommand
 from chaos.cli.signals import stop_on_signals
-from chaos.engine.fault import Fault
-from chaos.errors import ConfigError
+
+if TYPE_CHECKING:
+    from chaos.engine.fault import Fault
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("serve")
+@app.command("serve", cls=OutageCommand)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs --token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 4566,
+    host: Annotated[
+        str, typer.Option(metavar="HOST", help="Address to bind; anything but loopback needs --token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", help="Port to listen on (0: any free port).")] = 4566,
     faults: Annotated[
         Optional[Path],  # noqa: UP045 - typer reads the annotation at runtime
-        typer.Option(help="An experiment file whose faults are armed at start (their timeline starts then)."),
+        typer.Option(
+            metavar="FILE", help="An experiment file whose faults are armed at start (their timeline starts then)."
+        ),
     ] = None,
     token: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Option(envvar="OUTAGE_TOKEN", help="Bearer token every call to /_chaos/ and /moto-api/ must send."),
+        typer.Option(
+            envvar="OUTAGE_TOKEN", metavar="TOKEN", help="Bearer token every call to /_chaos/ and /moto-api/ must send."
+        ),
     ] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of probability sampling.")] = None,  # noqa: UP045
+    seed: Annotated[Optional[int], typer.Option(metavar="N", help="Seed of probability sampling.")] = None,  # noqa: UP045
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
 ) -> None:
     """Serve moto behind a fault middleware: point any SDK's AWS_ENDPOINT_URL at it. Ctrl-C stops it."""
+    from chaos.cli.common import load_or_exit
+    from chaos.errors import ConfigError
     from chaos.gate import Refused, admit
     from chaos.guardrails import limits_for
     from chaos.injectors.gateway import GatewayInjector, GatewayServer

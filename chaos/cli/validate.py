@@ -8,22 +8,26 @@ from typing import Annotated
 import typer
 
 from chaos import exits
-from chaos.cli.common import echo_problems
-from chaos.loading import ExperimentError, load_experiment
+from chaos.cli.helptext import OutageCommand
 
 __all__ = ["app"]
 
 app = typer.Typer()
 
 
-@app.command("validate")
+@app.command("validate", cls=OutageCommand)
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Experiment files (YAML or JSON).", show_default=False)],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Experiment files (YAML or JSON).", show_default=False)
+    ],
 ) -> None:
     """Check experiment files and report every error as FILE:LINE:COLUMN: field.path: message.
 
     Exit 0 when every file is valid, 2 otherwise.
     """
+    from chaos.cli.common import echo_problems
+    from chaos.loading import ExperimentError, load_experiment  # pydantic, PyYAML: only when it runs
+
     failed = 0
     for file in files:
         try:

@@ -9,14 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from chaos.exits import VERDICTS
 from chaos.journal import read_journal
 from chaos.loading import load_experiment
 from chaos.model import Experiment
 from chaos.report import write_reports
 from chaos.runner import Runner, RunResult
-from chaos.verify.progress import PlainProgress
+from chaos.verify.progress import PlainProgress, console_for
 
 __all__ = ["REPLAY", "run_replay_demo"]
 
@@ -48,7 +50,7 @@ def _shown(name: str, measured: object) -> str:
 
 def run_replay_demo(console: Console | None = None, journal_dir: Path = Path(".chaos") / "runs") -> bool:
     """Run the replay against both variants; True when naive fails and resilient passes."""
-    console = console or Console()
+    console = console or console_for()
     if not REPLAY.exists():
         console.print(f"[red]the catalogue is not here ({REPLAY}); run the demo from a source checkout[/]")
         return False
@@ -88,14 +90,19 @@ def run_replay_demo(console: Console | None = None, journal_dir: Path = Path(".c
         table.add_row(name, *cells)
     verdicts = []
     for result in results.values():
-        colour = "green" if result.status == "passed" else "red"
-        verdicts.append(f"[bold {colour}]{'GRACEFUL' if result.status == 'passed' else result.status.upper()}[/]")
+        colour = {"passed": "green", "failed": "red"}.get(result.status, "yellow")
+        verdicts.append(f"[bold {colour}]{VERDICTS.get(result.status, result.status.upper())}[/]")
     table.add_row("[bold]verdict[/]", *verdicts)
     console.print()
     console.print(table)
     for variant, result in results.items():
         reports = write_reports(read_journal(result.journal_path), journal_dir / f"demo-{variant}")
         html = next(path for path in reports if path.suffix == ".html")
-        console.print(f"{variant}: {result.reason}")
-        console.print(f"  report {html}  (journal {result.journal_path})")
+        verdict = VERDICTS.get(result.status, result.status.upper())
+        if result.status == "failed":
+            verdict += f" ({', '.join(result.failed_checks)} failed)"
+        elif result.status != "passed":
+            verdict += f" ({result.reason})"
+        console.print(f"{variant}: {escape(verdict)}", highlight=False)
+        console.print(f"  report {html}  (journal {result.journal_path})", markup=False, highlight=False)
     return results["naive"].status == "failed" and results["resilient"].status == "passed"

@@ -109,6 +109,10 @@ class Injector(ABC):
         """How many armed faults are active or still to come (the gate counts them for max_concurrent_faults)."""
         return len(self.faults) if self.armed else 0
 
+    def active_faults(self) -> tuple[Fault, ...]:
+        """The faults injecting right now (for the live display)."""
+        return self.faults if self.armed else ()
+
 
 class EngineInjector(Injector):
     """An injector whose faults an :class:`~chaos.engine.Engine` decides call by call."""
@@ -145,6 +149,9 @@ class EngineInjector(Injector):
             return 0
         now = self.engine.now()
         return sum(1 for _, _, _, end in self.engine.rules() if end > now)
+
+    def active_faults(self) -> tuple[Fault, ...]:
+        return tuple(self.engine.active()) if self._armed else ()
 
     def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
         if not self._armed:

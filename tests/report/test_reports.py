@@ -125,7 +125,7 @@ def test_the_journal_records_what_each_fault_met(run: tuple[Path, Path, dict[str
 
 def test_html_renders_in_chromium_with_its_chart(run: tuple[Path, Path, dict[str, Any]], tmp_path: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert chromium, "Debian's chromium package is needed (.ci/run installs it)"
+    assert chromium, "Debian's chromium package is needed (make test installs it)"
     shot = tmp_path / "shot.png"
     subprocess.run(
         [
