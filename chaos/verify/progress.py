@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -175,7 +175,9 @@ def console_for(stream: IO[str] | None = None) -> Console:
     stream = stream or sys.stdout
     if stream.isatty():
         return Console(file=stream)
-    return Console(file=stream, soft_wrap=True, width=shutil.get_terminal_size((160, 24)).columns)
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else 160
+    return Console(file=stream, soft_wrap=True, width=max(width, 120))  # never rich's 80 for a log
 
 
 def for_terminal(stream: IO[str] | None = None) -> Progress:
