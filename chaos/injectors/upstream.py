@@ -155,7 +155,7 @@ class Upstream:
         """Nothing to forget: the upstream's data is not the gateway's to wipe."""
 
     def bucket_region(self, bucket: str) -> str | None:
-        """The region the upstream said ``bucket`` is in (``x-amz-bucket-region`` of an earlier answer)."""
+        """The region ``bucket`` is in, as learnt from earlier answers (:meth:`_remember`), if any."""
         return self._buckets.get(bucket)
 
     def health(self) -> dict[str, Any]:
@@ -223,7 +223,7 @@ class Upstream:
             reason = exc.__context__ or exc
             message = f"the upstream {self.label} ({netloc}) did not answer: {reason}"
             return self._fail(environ, start_response, call, 502, "BadGateway", message)
-        self._remember(call, response)
+        self._remember(call, response, signature.region)
         answer_headers = [(name, value) for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP]
         start_response(f"{response.status} {response.reason or ''}".rstrip(), answer_headers)
         spool = out.spool
@@ -306,9 +306,11 @@ class Upstream:
             target = endpoint + remainder if (remainder or urlsplit(endpoint).path) else endpoint + "/"
         return f"{target}?{query}" if query else target
 
-    def _remember(self, call: Call, response: urllib3.BaseHTTPResponse) -> None:
-        region = response.headers.get("x-amz-bucket-region")
-        if call.bucket is None or not region:
+    def _remember(self, call: Call, response: urllib3.BaseHTTPResponse, signed_for: str | None) -> None:
+        """Learn a bucket's region: S3 names it in ``x-amz-bucket-region``, and a SigV4 call to the bucket
+        that succeeded was signed for it (S3 refuses a signature for another region)."""
+        region = response.headers.get("x-amz-bucket-region") or (signed_for if 200 <= response.status < 300 else None)
+        if call.bucket is None or call.service != "s3" or not region:
             return
         with self._lock:
             self._buckets[call.bucket] = region
