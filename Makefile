@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/hook_overhead.py
 	$(PY) benchmarks/validate_speed.py
 	$(PY) benchmarks/gateway_throughput.py
+	$(PY) benchmarks/upstream_throughput.py
 	$(PY) benchmarks/load_rate.py
 	$(PY) benchmarks/run_overhead.py
 	$(PY) benchmarks/pytest_overhead.py
