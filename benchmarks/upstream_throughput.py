@@ -165,7 +165,9 @@ def main() -> int:
     moto_port, gateway_port = _free_port(), _free_port()
     moto_url, gateway_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{gateway_port}"
     processes = [
-        _start([str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], f"{moto_url}/moto-api/data.json")
+        _start(
+            [str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)], f"{moto_url}/moto-api/data.json"
+        )
     ]
     gateway = _start(
         [str(bin_dir / "outage"), "serve", "--port", str(gateway_port), "--upstream", moto_url],
@@ -185,7 +187,11 @@ def main() -> int:
         s3.put_object(Bucket="bench-bucket", Key="small", Body=b"x" * 1024)
         s3.put_object(Bucket="bench-bucket", Key="large", Body=os.urandom(1024 * 1024))
         workloads = ("small", "large")
-        targets = {(name, key): _signed_get(url, f"/bench-bucket/{key}") for name, url in endpoints.items() for key in workloads}
+        targets = {
+            (name, key): _signed_get(url, f"/bench-bucket/{key}")
+            for name, url in endpoints.items()
+            for key in workloads
+        }
         for target in targets.values():
             _rate(target)  # warm-up
         names = list(endpoints)
