@@ -59,6 +59,7 @@ bench: $(DEV_STAMP)
 	$(PY) benchmarks/hook_overhead.py
 	$(PY) benchmarks/validate_speed.py
 	$(PY) benchmarks/gateway_throughput.py
+	$(PY) benchmarks/upstream_throughput.py
 	$(PY) benchmarks/load_rate.py
 	$(PY) benchmarks/run_overhead.py
 	$(PY) benchmarks/pytest_overhead.py

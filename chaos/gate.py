@@ -197,12 +197,13 @@ def admit(faults: Sequence[Fault], limits: Limits, *, hold: float | None = None,
         raise Refused(violations, limits.sources)
 
 
-def admit_account(account: str, limits: Limits) -> None:
-    """Refuse an AWS account outside the allow-list (the IAM injector needs one on every path)."""
+def admit_account(account: str, limits: Limits, *, purpose: str = "the iam injector") -> None:
+    """Refuse an AWS account outside the allow-list (the IAM injector and a gateway in front of AWS,
+    named by ``purpose``, need one on every path)."""
     allowed = limits.guardrails.accounts
     if not allowed:
         raise Refused(
-            [Violation("accounts", f"the iam injector needs an account allow-list (this is account {account})")],
+            [Violation("accounts", f"{purpose} needs an account allow-list (this is account {account})")],
             limits.sources,
         )
     if account not in allowed:

@@ -99,8 +99,11 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30.0, what: str =
 
 
 @contextlib.contextmanager
-def running_moto_server() -> Iterator[str]:
-    """moto's real server as a subprocess on a free loopback port; yields its URL, stops it after."""
+def running_moto_server(env: dict[str, str] | None = None) -> Iterator[str]:
+    """moto's real server as a subprocess on a free loopback port; yields its URL, stops it after.
+
+    ``env``: variables added to its environment (MOTO_RECORDER_FILEPATH...)."""
+    import os
     import subprocess
     import sys
     import urllib.request
@@ -109,7 +112,10 @@ def running_moto_server() -> Iterator[str]:
     port = free_port()
     executable = str(Path(sys.executable).with_name("moto_server"))
     process = subprocess.Popen(
-        [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [executable, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
 

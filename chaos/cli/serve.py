@@ -13,10 +13,23 @@ from chaos.cli.signals import stop_on_signals
 
 if TYPE_CHECKING:
     from chaos.engine.fault import Fault
+    from chaos.guardrails import Limits
+    from chaos.injectors.backend import Backend
 
 __all__ = ["app"]
 
 app = typer.Typer()
+
+
+def _backend(
+    upstream: str | None, profile: str | None, resign: bool, fips: bool, dualstack: bool, limits: Limits
+) -> Backend | None:
+    """The upstream the gateway forwards to (None: its embedded moto)."""
+    if upstream is None:
+        return None
+    from chaos.injectors.upstream import connect
+
+    return connect(upstream, profile=profile, resign=resign, fips=fips, dualstack=dualstack, limits=limits)
 
 
 @app.command("serve", cls=OutageCommand)
@@ -39,6 +52,22 @@ def serve(
     ] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="N", help="Seed of probability sampling.")] = None,  # noqa: UP045
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    upstream: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="Forward the calls no fault stops to this URL (moto_server, LocalStack, MinIO...) or to 'aws' "
+            "(each call's real AWS endpoint; [tool.chaos] accounts must name the credentials' account)."
+        ),
+    ] = None,
+    upstream_profile: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="AWS profile whose credentials re-sign forwarded calls (default: the standard chain)."),
+    ] = None,
+    resign: Annotated[
+        bool, typer.Option(help="Re-sign forwarded calls with the gateway's credentials (--no-resign: untouched).")
+    ] = True,
+    upstream_fips: Annotated[bool, typer.Option(help="With --upstream aws: use FIPS endpoints.")] = False,
+    upstream_dualstack: Annotated[bool, typer.Option(help="With --upstream aws: use dual-stack endpoints.")] = False,
 ) -> None:
     """Serve moto behind a fault middleware: point any SDK's AWS_ENDPOINT_URL at it. Ctrl-C stops it."""
     from chaos.cli.common import load_or_exit
@@ -56,6 +85,7 @@ def serve(
     try:
         limits = limits_for(own, source=str(faults))  # kept for every fault the control API arms later
         admit(armed, limits)  # before anything listens
+        backend = _backend(upstream, upstream_profile, resign, upstream_fips, upstream_dualstack, limits)
     except Refused as exc:
         typer.echo(f"{exc}; nothing is listening", err=True)
         raise typer.Exit(exits.REFUSED) from None
@@ -64,7 +94,9 @@ def serve(
         raise typer.Exit(exits.INVALID) from None
     injector = GatewayInjector(armed, seed=seed)
     try:
-        server = GatewayServer(injector, host=host, port=port, token=token, access_log=access_log, limits=limits)
+        server = GatewayServer(
+            injector, host=host, port=port, token=token, access_log=access_log, limits=limits, backend=backend
+        )
     except ConfigError as exc:
         typer.echo(f"refused: {exc}", err=True)
         raise typer.Exit(exits.INVALID) from None
@@ -74,7 +106,8 @@ def serve(
     stop = stop_on_signals()
     injector.arm(limits=limits)
     server.start()
-    typer.echo(f"outage gateway: moto behind a fault middleware, listening on {server.url}")
+    behind = "moto" if backend is None else f"{backend.label} (forwarded, {'re-signed' if resign else 'untouched'})"
+    typer.echo(f"outage gateway: {behind} behind a fault middleware, listening on {server.url}")
     typer.echo(f"export AWS_ENDPOINT_URL={server.url}")
     typer.echo("export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
     typer.echo(f"control API: {server.url}/_chaos/faults, /_chaos/ledger, /_chaos/reset, /_chaos/health")

@@ -228,9 +228,12 @@ class ControlApi:
         max_faults: int = MAX_FAULTS,
         max_per_request: int = MAX_FAULTS_PER_REQUEST,
         limits: Limits | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.injector = injector
         self.reset_backend = reset_backend
+        self.backend_health = health
+        """Fields the backend adds to ``GET /_chaos/health`` (an upstream: its URL and whether it answers)."""
         self.limits = limits if limits is not None else limits_for(None)
         """The guardrails the gateway started with: its working directory's [tool.chaos] and --faults file's."""
         self.max_faults = max_faults
@@ -277,6 +280,7 @@ class ControlApi:
             "active": len(self.injector.engine.active()),
             "calls": ledger.total,
             "fired": ledger.fired,
+            **(self.backend_health() if self.backend_health is not None else {}),
         }
 
     def _listing(self) -> dict[str, Any]:

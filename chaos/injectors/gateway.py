@@ -31,6 +31,7 @@ from chaos.engine.render import error_spec, render_error
 from chaos.errors import ConfigError
 from chaos.guardrails import Limits
 from chaos.injectors.admission import ADMIN_PREFIXES, CONTROL_PREFIX, Admission, Refused, is_loopback
+from chaos.injectors.backend import CALL_KEY, Backend
 from chaos.injectors.base import EngineInjector
 from chaos.injectors.connection import (
     BodyTooLarge,
@@ -104,13 +105,18 @@ class GatewayInjector(EngineInjector):
         self.ledger.record(call, decision)
         return decision
 
-    def wrap(self, app: WsgiApp, token: str | None = None, limits: Limits | None = None) -> FaultMiddleware:
-        """``app`` (moto's WSGI application) behind this injector's faults and control API.
+    def wrap(
+        self, app: WsgiApp, token: str | None = None, limits: Limits | None = None, backend: Backend | None = None
+    ) -> FaultMiddleware:
+        """``app`` (moto's WSGI application, or ``backend``) behind this injector's faults and control API.
 
         ``limits``: the guardrails every fault armed through the control API must keep (default: the
         working directory's ``[tool.chaos]``).
         """
-        return FaultMiddleware(app, self, ControlApi(self, _reset_moto, limits=limits), Admission(token))
+        if backend is None:
+            return FaultMiddleware(app, self, ControlApi(self, _reset_moto, limits=limits), Admission(token))
+        control = ControlApi(self, backend.reset, limits=limits, health=backend.health)
+        return FaultMiddleware(backend, self, control, Admission(token), bucket_region=backend.bucket_region)
 
 
 def _status(code: int) -> str:
@@ -123,11 +129,19 @@ def _status(code: int) -> str:
 class FaultMiddleware:
     """The WSGI middleware: admission, control API, request recognition, fault decisions, then moto."""
 
-    def __init__(self, app: WsgiApp, injector: GatewayInjector, control: ControlApi, admission: Admission) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        injector: GatewayInjector,
+        control: ControlApi,
+        admission: Admission,
+        bucket_region: Callable[[str], str | None] = _bucket_region,
+    ) -> None:
         self.app = app
         self.injector = injector
         self.control = control
         self.admission = admission
+        self.bucket_region = bucket_region
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -162,7 +176,8 @@ class FaultMiddleware:
             environ["wsgi.input"] = io.BytesIO(form)
             environ["CONTENT_LENGTH"] = str(len(form))
             request = _request(environ, headers, form)
-        call = describe(request, _bucket_region)
+        call = describe(request, self.bucket_region)
+        environ[CALL_KEY] = call  # a backend that forwards needs it too
         decision = self.injector.decide(call)
         action = decision.action
         if action is Action.PASS:
@@ -216,7 +231,7 @@ class FaultMiddleware:
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
             start_response(_status(status), headers)
         else:
-            call = describe(request or _request(environ, headers_from_environ(environ)), _bucket_region)
+            call = describe(request or _request(environ, headers_from_environ(environ)), self.bucket_region)
             modeled = error_spec(FaultKind.ACCESS_DENIED, call.service) if refused.status == 403 else None
             code = modeled.code if modeled else _REFUSAL_CODES.get(refused.status, "BadRequest")
             spec = ErrorSpec(refused.status, code, str(refused), sender_fault=True)
@@ -268,7 +283,8 @@ def _request(environ: dict[str, Any], headers: dict[str, str], body: bytes = b""
 
 
 class GatewayServer:
-    """The gateway as a threaded HTTP server: moto's app behind a :class:`GatewayInjector`."""
+    """The gateway as a threaded HTTP server: moto's app, or ``backend`` (an upstream), behind a
+    :class:`GatewayInjector`."""
 
     def __init__(
         self,
@@ -278,16 +294,25 @@ class GatewayServer:
         token: str | None = None,
         access_log: bool = False,
         limits: Limits | None = None,
+        backend: Backend | None = None,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ConfigError(f"--host {host} is not loopback: the control API would be open; set --token")
+        if not is_loopback(host) and backend is not None and backend.lends_credentials:
+            raise ConfigError(
+                f"--host {host} is not loopback: every machine that reaches it would call {backend.label} with the "
+                "gateway's credentials; bind loopback (tunnel to it), or forward untouched with --no-resign"
+            )
         self.injector = injector
+        self.backend = backend
         if not access_log:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        moto_app = DomainDispatcherApplication(create_backend_app)
-        self._moto = moto_app
+        self._moto: WsgiApp | None = None
+        if backend is None:
+            self._moto = DomainDispatcherApplication(create_backend_app)
+        app: WsgiApp = backend if backend is not None else self._moto  # type: ignore[assignment]
         self.server = make_server(
-            host, port, injector.wrap(moto_app, token, limits), threaded=True, request_handler=OneRequestHandler
+            host, port, injector.wrap(app, token, limits, backend), threaded=True, request_handler=OneRequestHandler
         )
         self.server.daemon_threads = True  # type: ignore[attr-defined]  # socketserver.ThreadingMixIn
         self.host = host
@@ -320,7 +345,8 @@ class GatewayServer:
         scope = "Credential=warm/20200101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
         headers = {"Host": "s3.amazonaws.com", "Authorization": f"AWS4-HMAC-SHA256 {scope}"}
         try:
-            Client(self._moto).get("/", headers=headers)
+            if self._moto is not None:  # an upstream answers for itself
+                Client(self._moto).get("/", headers=headers)
             for method in ("PUT", "GET"):  # and our recognition of S3 requests (routes, global endpoints)
                 describe(HttpRequest(method, "127.0.0.1", "/warm-bucket/key", "", {"authorization": scope}), _no_region)
         except Exception:  # warming is an optimisation: the first request would do it anyway
@@ -337,6 +363,8 @@ class GatewayServer:
         self.server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.backend is not None:
+            self.backend.close()
 
     def __enter__(self) -> GatewayServer:
         return self.start()

@@ -73,12 +73,15 @@ class Gateway:
         return self.process.returncode, self.startup + out
 
 
-def start_gateway(*args: str, token: str | None = None, cwd: Path | None = None) -> Gateway:
-    """``outage serve --port 0 ARGS`` as a subprocess (in ``cwd``); returns once it answers /_chaos/health."""
+def start_gateway(
+    *args: str, token: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Gateway:
+    """``outage serve --port 0 ARGS`` as a subprocess (in ``cwd``, with ``env`` added to its environment);
+    returns once it answers /_chaos/health."""
     command = [str(OUTAGE), "serve", "--port", "0", *args]
     if token:
         command += ["--token", token]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
     assert process.stdout is not None
     first = process.stdout.readline()
