@@ -64,7 +64,7 @@ MONITORING_WORDS = frozenset(
 _GLOBAL_HOSTS = frozenset({"iam.amazonaws.com", "sts.amazonaws.com", "s3.amazonaws.com"})
 _SDK, _LIBRARY, _APP = 0, 1, 2
 # The frame of botocore's client method that holds the call's parameters (``api_params``): stable since botocore 1.0.
-_API_CALL = inspect.unwrap(BaseClient._make_api_call).__code__
+_API_CALL: CodeType = inspect.unwrap(vars(BaseClient)["_make_api_call"]).__code__
 _WORD = re.compile(r"[a-z0-9]+")
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 
