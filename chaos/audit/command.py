@@ -42,6 +42,8 @@ class CommandResult:
 
     exit_code: int
     processes: tuple[ProcessRecord, ...]
+    output: bytes | None = None
+    """The command's standard output when ``stdout`` was ``subprocess.PIPE``."""
 
 
 def audit_environment(directory: str | os.PathLike[str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -108,7 +110,7 @@ def audit_command(
     """Run ``argv`` with every Python process it starts recording its AWS calls; wait for it to end.
 
     ``duration``: stop it after that many seconds (a service). ``stdout``: where its standard output
-    goes (default: ours). Raises :class:`~chaos.errors.ConfigError` when the command cannot be started.
+    goes (default: ours; ``subprocess.PIPE``: into the result). Raises :class:`~chaos.errors.ConfigError` when the command cannot be started.
     """
     if not argv:
         raise ConfigError("give the command to audit after '--', e.g. outage audit -- python app.py")
@@ -120,9 +122,9 @@ def audit_command(
             raise ConfigError(f"cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         with _signals_to(process):
             try:
-                process.wait(timeout=duration)
+                output, _ = process.communicate(timeout=duration)
             except subprocess.TimeoutExpired:
                 _stop(process, grace)
-            process.wait()
+                output, _ = process.communicate()
         code = process.returncode
-        return CommandResult(code if code >= 0 else 128 - code, tuple(read_records(directory)))
+        return CommandResult(code if code >= 0 else 128 - code, tuple(read_records(directory)), output)

@@ -11,6 +11,7 @@ import io
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
 for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
@@ -35,7 +36,7 @@ def request(app: object, method: str, path: str, body: bytes = b"") -> str:
 
 def main(variant: str) -> None:
     with mock_aws(), tempfile.TemporaryDirectory() as spool:
-        app = wsgi.naive() if variant == "naive" else wsgi.resilient(spool)
+        app = wsgi.naive() if variant == "naive" else wsgi.resilient(Path(spool))
         try:
             for doc in range(3):
                 print(request(app, "PUT", f"/docs/d{doc}", f"document {doc}".encode()))
