@@ -110,7 +110,8 @@ def audit_command(
     """Run ``argv`` with every Python process it starts recording its AWS calls; wait for it to end.
 
     ``duration``: stop it after that many seconds (a service). ``stdout``: where its standard output
-    goes (default: ours; ``subprocess.PIPE``: into the result). Raises :class:`~chaos.errors.ConfigError` when the command cannot be started.
+    goes (default: ours; ``subprocess.PIPE``: into the result). Raises :class:`~chaos.errors.ConfigError`
+    when the command cannot be started.
     """
     if not argv:
         raise ConfigError("give the command to audit after '--', e.g. outage audit -- python app.py")

@@ -26,7 +26,16 @@ def naive_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, obje
     directory = tmp_path_factory.mktemp("suggested")
     result = runner.invoke(
         app,
-        ["audit", "--json", "--suggest", str(directory), "--", sys.executable, str(PROGRAMS / "drive_demo.py"), "naive"],
+        [
+            "audit",
+            "--json",
+            "--suggest",
+            str(directory),
+            "--",
+            sys.executable,
+            str(PROGRAMS / "drive_demo.py"),
+            "naive",
+        ],
     )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout), directory
@@ -41,10 +50,16 @@ def test_json_report_of_the_naive_demo(naive_json: tuple[dict[str, object], Path
     assert [(f["service"], f["region"]) for f in single] == [("s3", "us-east-1")]
 
 
-def test_suggested_experiments_load_and_stay_within_their_guardrails(naive_json: tuple[dict[str, object], Path]) -> None:
+def test_suggested_experiments_load_and_stay_within_their_guardrails(
+    naive_json: tuple[dict[str, object], Path],
+) -> None:
     _, directory = naive_json
     names = sorted(path.name for path in directory.iterdir())
-    assert names == ["bucket-outage-chaos-demo-primary.yaml", "region-outage-us-east-1.yaml", "throttle-s3-putobject.yaml"]
+    assert names == [
+        "bucket-outage-chaos-demo-primary.yaml",
+        "region-outage-us-east-1.yaml",
+        "throttle-s3-putobject.yaml",
+    ]
     for path in directory.iterdir():
         experiment = load_experiment(path)
         plan = make_plan(experiment, source=str(path))

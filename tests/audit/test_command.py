@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from chaos.audit import AuditReport, audit
-from chaos.audit.command import read_records
-from chaos.audit.command import BOOT_DIRECTORY, audit_environment
+from chaos.audit.command import BOOT_DIRECTORY, audit_environment, read_records
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +79,7 @@ def test_the_environments_own_sitecustomize_still_runs(tmp_path: Path) -> None:
     (theirs / "sitecustomize.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nVALUE = 42\n")
     program = "import sitecustomize; print(sitecustomize.VALUE)"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(theirs), os.environ.get("PYTHONPATH", "")])}
-    code, report = audit([sys.executable, "-c", program], stdout=subprocess.DEVNULL, environ=env)
+    code, _ = audit([sys.executable, "-c", program], stdout=subprocess.DEVNULL, environ=env)
     assert code == 0 and marker.read_text() == "ran"
     assert audit_environment(tmp_path, env)["PYTHONPATH"].split(os.pathsep)[:2] == [str(BOOT_DIRECTORY), str(theirs)]
     result = _plain([sys.executable, "-c", program], env=audit_environment(tmp_path, env))

@@ -25,7 +25,19 @@ def obs(
     kind = None if resource is None else ("bucket" if service == "s3" else "table")
     site = Site("app/store.py", line, "Store.read")
     return Observation(
-        service, region, operation, kind, resource, endpoint, global_endpoint, settings, monitoring, calls, 0, line, site
+        service,
+        region,
+        operation,
+        kind,
+        resource,
+        endpoint,
+        global_endpoint,
+        settings,
+        monitoring,
+        calls,
+        0,
+        line,
+        site,
     )
 
 
@@ -54,8 +66,14 @@ def test_a_second_region_is_enough_and_each_service_is_judged_alone() -> None:
 def test_global_endpoints() -> None:
     found = analyse(
         [
-            obs(service="iam", region="aws-global", operation="ListRoles", resource=None, global_endpoint=True,
-                endpoint="iam.amazonaws.com"),
+            obs(
+                service="iam",
+                region="aws-global",
+                operation="ListRoles",
+                resource=None,
+                global_endpoint=True,
+                endpoint="iam.amazonaws.com",
+            ),
             obs(region="eu-west-1", endpoint="s3.eu-west-1.amazonaws.com"),
             obs(region="eu-central-1", endpoint="s3.eu-central-1.amazonaws.com"),
         ],
@@ -88,7 +106,10 @@ def test_monitoring_that_calls_the_data_paths_service_and_region_shares_its_fate
     assert "monitoring code (app/web.py:40 in health)" in finding.message
     assert "where the data path makes 20" in finding.message
     # monitoring alone in a region (its own metrics store) is not shared fate
-    assert analyse([obs(monitoring=health), obs(region="eu-west-1")], source="t").findings_of("monitoring_shares_fate") == []
+    assert (
+        analyse([obs(monitoring=health), obs(region="eu-west-1")], source="t").findings_of("monitoring_shares_fate")
+        == []
+    )
 
 
 def test_the_text_report_lists_dependencies_and_findings_with_evidence() -> None:

@@ -7,8 +7,8 @@ import time
 
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from moto import mock_aws
 
 with mock_aws():
     s3 = boto3.client("s3", region_name="us-west-2")

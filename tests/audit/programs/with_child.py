@@ -8,8 +8,8 @@ import sys
 
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+from moto import mock_aws
 
 if sys.argv[1:] == ["child"]:
     with mock_aws():
