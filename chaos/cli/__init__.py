@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from chaos.cli import audit, demo, gameday, history, inject, plan, report, rollback, run, schema, serve, validate
+from chaos.cli import (
+    audit,
+    demo,
+    export,
+    gameday,
+    history,
+    inject,
+    plan,
+    report,
+    rollback,
+    run,
+    schema,
+    serve,
+    validate,
+)
 
 __all__ = ["app", "main"]
 
@@ -14,7 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Rehearse S3 and whole-region AWS outages: inject them, drive your application, judge the result.",
 )
-for _module in (validate, plan, run, report, serve, inject, rollback, gameday, history, schema, demo, audit):
+for _module in (validate, plan, run, report, serve, inject, rollback, gameday, history, schema, demo, audit, export):
     app.add_typer(_module.app)
 
 
