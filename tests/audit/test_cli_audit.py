@@ -33,7 +33,9 @@ def naive_json(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, obje
             str(directory),
             "--",
             sys.executable,
-            str(PROGRAMS / "drive_demo.py"),
+            "-m",
+            "chaos.demo.drive",
+            "--variant",
             "naive",
         ],
     )

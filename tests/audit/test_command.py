@@ -15,7 +15,7 @@ from chaos.audit.command import BOOT_DIRECTORY, audit_environment, read_records
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = [sys.executable, str(PROGRAMS / "drive_demo.py")]
+DEMO = [sys.executable, "-m", "chaos.demo.drive", "--variant"]
 
 
 def _plain(argv: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
