@@ -12,7 +12,8 @@ _WIDTH = 100
 
 
 def _wrapped(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent) or [indent]
+    wrapped = textwrap.wrap(text, _WIDTH, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+    return wrapped or [indent]
 
 
 def _dependency_lines(dependency: Dependency) -> list[str]:
