@@ -1,8 +1,8 @@
 """An audit from a running gateway's ledger (``GET /_chaos/ledger``): for applications in any language.
 
 The gateway sees every call its clients send, whatever their SDK, but less about each than the
-in-process hook: the region is the one the request is signed for (so IAM, signed for us-east-1,
-counts as us-east-1), there is no client configuration (no ``no_timeout`` or ``no_retry_budget``
+in-process hook: the region is the one the request is signed for (global services such as IAM
+count as ``aws-global``, as in-process), there is no client configuration (no ``no_timeout`` or ``no_retry_budget``
 finding) and no code location (no ``monitoring_shares_fate``). Calls of global services (IAM,
 Route 53, CloudFront...) are counted as calls to a global endpoint. Counts per service, region
 and operation are exact; buckets and retries come from the ledger's events, which keep the most
