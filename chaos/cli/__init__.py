@@ -11,7 +11,21 @@ from typing import Annotated
 import typer
 
 from chaos._version import __version__
-from chaos.cli import demo, gameday, history, inject, plan, report, rollback, run, schema, serve, validate
+from chaos.cli import (
+    audit,
+    demo,
+    export,
+    gameday,
+    history,
+    inject,
+    plan,
+    report,
+    rollback,
+    run,
+    schema,
+    serve,
+    validate,
+)
 from chaos.cli.helptext import CONTEXT, OutageGroup
 
 __all__ = ["app", "main"]
@@ -25,7 +39,7 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: no rich import behind --help, no markup to swallow [tool.chaos]
     help="Rehearse S3 and whole-region AWS outages: inject them, drive your application, judge the result.",
 )
-for _module in (validate, plan, run, report, serve, inject, rollback, gameday, history, schema, demo):
+for _module in (validate, plan, run, report, serve, inject, rollback, gameday, history, schema, demo, audit, export):
     app.add_typer(_module.app)
 
 
