@@ -106,11 +106,10 @@ class ChaosController:
         return self.inject(region_outage(region, **fields), session=session)
 
     def calls(self, service: str | None = None, region: str | None = None, operation: str | None = None) -> list[Event]:
-        """The call attempts seen (retries included), filtered."""
-        events = self._injector.ledger.events()
-        for scoped in self._scoped:
-            events += scoped.ledger.events()
-        return [event for event in events if _matches(event, service, region, operation)]
+        """The call attempts seen (retries included), filtered, in the order they were made."""
+        # The controller's own injection covers every client, so its ledger holds every attempt
+        # once, also those a session-scoped injection decided (that one records them as well).
+        return [event for event in self._injector.ledger.events() if _matches(event, service, region, operation)]
 
     @property
     def fired(self) -> list[Event]:

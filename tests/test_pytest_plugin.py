@@ -193,6 +193,33 @@ def test_explicit(chaos_aws):
     )
 
 
+def test_a_session_scoped_fault_is_counted_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HEADER
+        + """
+SCOPED = boto3.Session(region_name="us-east-1")
+
+def test_from_the_body(chaos, chaos_aws):
+    scoped = boto3.Session(region_name="us-east-1")
+    chaos.s3_outage("us-east-1", session=scoped)
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        scoped.client("s3", config=ONE).list_buckets()
+    boto3.client("s3", region_name="us-east-1", config=ONE).list_buckets()  # another session's
+    chaos.assert_fired(times=1)
+    assert [e.outcome for e in chaos.calls()] == ["ServiceUnavailable", "pass"]
+    assert "2 AWS calls, faults fired on 1;" in chaos.summary()
+
+@pytest.mark.chaos(chaos_api.s3_outage("us-east-1"), session=SCOPED)
+def test_from_the_marker(chaos, chaos_aws):
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        SCOPED.client("s3", config=ONE).list_buckets()
+    chaos.assert_fired(service="s3", times=1)
+    assert len(chaos.calls()) == 1
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
 def test_compressed_time_keeps_attempts_and_takes_no_time(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         HEADER
