@@ -12,6 +12,7 @@ from typing import Any
 
 from chaos.api import region_outage, s3_outage
 from chaos.engine.fault import Fault
+from chaos.gate import admit
 from chaos.guardrails import limits_for
 from chaos.injectors import timewarp
 from chaos.injectors.hook import HookInjector, flatten
@@ -94,6 +95,19 @@ class ChaosController:
             self._scoped.append(injector)
             return Armed(self, injector, ids, flat)
         return Armed(self, injector, injector.arm(flat, limits=limits), flat)
+
+    def check(
+        self, *faults: Fault | Iterable[Fault], session: Any = None, guardrails: Guardrails | None = None
+    ) -> None:
+        """Raise :class:`chaos.gate.Refused` if :meth:`inject` would refuse these faults now; arms nothing."""
+        already = 0 if session is not None else self._injector.active_count()
+        admit(flatten(faults), limits_for(guardrails), already_active=already)
+
+    def clear(self) -> None:
+        """Disarm every fault armed so far; the ledger stays, and faults can be armed again."""
+        for scoped in self._scoped:
+            scoped.remove()
+        self._injector.remove()
 
     def s3_outage(self, region: str | Sequence[str] = "us-east-1", kind: str = "unavailable", **fields: Any) -> Armed:
         """S3 failing in a region (same arguments as :func:`chaos.s3_outage`), armed now."""
