@@ -88,14 +88,18 @@ def _describe(endpoint: Any, request: Any, operation_model: Any, context: dict[s
     service = operation_model.service_model.service_name
     # The region the request is signed for: the endpoint rules' signing region when they give one
     # (S3 always, global endpoints), else the region of the signature, which is the client's
-    # signer's and so the same for every such call of this endpoint (remembered on it).
+    # signer's and so the same for every such call of this endpoint (remembered on it), else (an
+    # unsigned call) the client's.
     signing = context.get("signing")
     region = signing.get("region") if signing else None
     if not region:
         region = getattr(endpoint, _REGION_ATTR, None)
         if region is None:
-            region = _signed_region(request) or context.get("client_region") or ""
-            setattr(endpoint, _REGION_ATTR, region)
+            region = _signed_region(request)
+            if region is not None:
+                setattr(endpoint, _REGION_ATTR, region)
+            else:
+                region = context.get("client_region") or ""
     bucket = key = None
     if service == "s3":
         params = context.get("input_params") or {}
@@ -137,7 +141,9 @@ def _global(service: str, client_region: str, url: str) -> bool:
 def _signed_region(request: Any) -> str | None:
     """The region in the SigV4 credential scope of the Authorization header, if there is one."""
     auth = request.headers.get("Authorization")
-    if not isinstance(auth, str):
+    if isinstance(auth, bytes):  # as botocore prepares it
+        auth = auth.decode("ascii", "replace")
+    elif not isinstance(auth, str):
         return None
     start = auth.find("Credential=")
     if start < 0:

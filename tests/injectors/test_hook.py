@@ -132,6 +132,17 @@ def test_the_region_is_the_one_the_request_is_signed_for(client: ClientFactory) 
     assert outage.ledger.calls(region="aws-global") == 0
 
 
+def test_without_a_signing_region_from_the_endpoint_rules_the_signatures_region_counts(client: ClientFactory) -> None:
+    # DynamoDB's endpoint rules name no signing region: the signer's own region is in the
+    # Authorization header. Here it differs from the client's region, as a credentialScope makes it.
+    ddb = client("dynamodb", "eu-west-1", attempts=1)
+    ddb._request_signer._region_name = "eu-central-1"
+    with chaos.inject(chaos.region_outage("eu-central-1")) as outage:
+        assert failure(ddb.list_tables) == "EndpointConnectionError"
+        assert failure(ddb.list_tables) == "EndpointConnectionError"  # remembered for its endpoint
+    assert outage.ledger.calls(service="dynamodb", region="eu-central-1") == 2
+
+
 def test_clients_created_before_are_covered(client: ClientFactory) -> None:
     early = client("dynamodb")
     with chaos.inject(chaos.Fault(kind="throttle", service="dynamodb")):
