@@ -106,16 +106,18 @@ def test_include_global_fails_iam_global_sts_and_s3_amazonaws_com(
     sts_regional = client("sts", "eu-west-1", attempts=1)
     s3_global = client("s3", "aws-global", attempts=1)  # s3.amazonaws.com, signed for us-east-1
     s3_at_global = boto3.client("s3", region_name="eu-west-1", config=one, endpoint_url="https://s3.amazonaws.com")
-    global_calls = [iam.list_users, sts_at_global.get_caller_identity, sts_legacy.get_caller_identity]
+    iam_at_url = boto3.client("iam", region_name="eu-west-1", config=one, endpoint_url="https://iam.amazonaws.com")
+    global_calls = [iam.list_users, iam_at_url.list_users, sts_at_global.get_caller_identity]
+    global_calls += [sts_legacy.get_caller_identity]
     global_calls += [s3_global.list_buckets, s3_at_global.list_buckets]
     with chaos.inject(chaos.region_outage("us-east-1")) as plain:
-        assert [failure(call) for call in global_calls[:3]] == [None, None, None]
-    assert plain.ledger.calls(region="aws-global", outcome="pass") == 3  # IAM and STS at its global endpoint
+        assert [failure(call) for call in global_calls[:4]] == [None] * 4
+    assert plain.ledger.calls(region="aws-global", outcome="pass") == 4  # IAM and STS at its global endpoint
     with chaos.inject(chaos.region_outage("us-east-1", include_global=True)) as outage:
         assert [failure(call) for call in global_calls] == ["EndpointConnectionError"] * len(global_calls)
         assert failure(sts_regional.get_caller_identity) is None
         assert failure(client("sqs", "eu-west-1", attempts=1).list_queues) is None
-    assert outage.ledger.calls(service="iam", region="aws-global", outcome="connection_error") == 1
+    assert outage.ledger.calls(service="iam", region="aws-global", outcome="connection_error") == 2
     assert outage.ledger.calls(service="sts", region="aws-global", outcome="connection_error") == 2
     assert outage.ledger.calls(service="sts", region="eu-west-1", outcome="pass") == 1
     assert outage.ledger.calls(service="s3", region="us-east-1", outcome="connection_error") == 1
