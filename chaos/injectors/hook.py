@@ -38,6 +38,7 @@ __all__ = ["HookInjector", "flatten", "is_patched"]
 
 _SCOPE_ATTR = "_chaos_scope"
 _REGION_ATTR = "_chaos_signed_region"
+_GLOBAL_ATTR = "_chaos_global_endpoint"
 # The step of botocore's Endpoint that emits before-send and then sends (botocore.endpoint).
 _SEND_STEP = "_do_get_response"
 _DEFAULT_READ_TIMEOUT = 60.0
@@ -85,31 +86,34 @@ def is_patched() -> bool:
 
 
 def _describe(endpoint: Any, request: Any, operation_model: Any, context: dict[str, Any]) -> Call:
+    # The region is the one the request is signed for: the endpoint rules' signing region when
+    # they give one (S3 always), else the region of the signature. Calls to global endpoints (not
+    # S3's) are in aws-global. What is fixed for a client is remembered on its endpoint: this runs
+    # on every call.
     service = operation_model.service_model.service_name
-    # The region the request is signed for: the endpoint rules' signing region when they give one
-    # (S3 always, global endpoints), else the region of the signature, which is the client's
-    # signer's and so the same for every such call of this endpoint (remembered on it), else (an
-    # unsigned call) the client's.
-    signing = context.get("signing")
-    region = signing.get("region") if signing else None
-    if not region:
-        region = getattr(endpoint, _REGION_ATTR, None)
-        if region is None:
-            region = _signed_region(request)
-            if region is not None:
-                setattr(endpoint, _REGION_ATTR, region)
-            else:
-                region = context.get("client_region") or ""
     bucket = key = None
     if service == "s3":
+        signing = context.get("signing")
+        region = (signing.get("region") if signing else None) or _signed_region(endpoint, request, context)
         params = context.get("input_params") or {}
         bucket, key = params.get("Bucket"), params.get("Key")
         host = _host(request.url)
         global_endpoint = host == "s3.amazonaws.com" or host.endswith(".s3.amazonaws.com")
     else:
-        global_endpoint = _global(service, context.get("client_region") or "", request.url)
-        if global_endpoint:
+        known: bool | None = getattr(endpoint, _GLOBAL_ATTR, None)
+        if known is None:
+            known = _global(service, context.get("client_region") or "", request.url)
+            setattr(endpoint, _GLOBAL_ATTR, known)
+        global_endpoint = known
+        if known:
             region = GLOBAL_REGION
+        else:
+            signing = context.get("signing")
+            region = (
+                (signing.get("region") if signing else None)
+                or getattr(endpoint, _REGION_ATTR, None)
+                or _signed_region(endpoint, request, context)
+            )
     retries = context.get("retries") or {}
     return Call(
         service,
@@ -138,19 +142,24 @@ def _global(service: str, client_region: str, url: str) -> bool:
     return service in global_services() and not client_region.endswith("-global")
 
 
-def _signed_region(request: Any) -> str | None:
-    """The region in the SigV4 credential scope of the Authorization header, if there is one."""
+def _signed_region(endpoint: Any, request: Any, context: dict[str, Any]) -> str:
+    """The region of the SigV4 credential scope in the Authorization header (the client's signer's,
+    so remembered on its endpoint); for an unsigned call, the client's region."""
+    region: str | None = getattr(endpoint, _REGION_ATTR, None)
+    if region is not None:
+        return region
     auth = request.headers.get("Authorization")
     if isinstance(auth, bytes):  # as botocore prepares it
         auth = auth.decode("ascii", "replace")
-    elif not isinstance(auth, str):
-        return None
-    start = auth.find("Credential=")
-    if start < 0:
-        return None
-    # Credential=AKID/20170228/us-east-1/s3/aws4_request (SigV4a has no region: four parts)
-    parts = auth[start + 11 :].split("/", 4)
-    return parts[2] if len(parts) == 5 else None
+    start = auth.find("Credential=") if isinstance(auth, str) else -1
+    if start >= 0:
+        # Credential=AKID/20170228/us-east-1/s3/aws4_request (SigV4a has no region: four parts)
+        parts = auth[start + 11 :].split("/", 4)
+        if len(parts) == 5:
+            region = str(parts[2])
+            setattr(endpoint, _REGION_ATTR, region)
+            return region
+    return str(context.get("client_region") or "")
 
 
 def _host(url: str) -> str:
