@@ -12,6 +12,7 @@ from typing import Any
 
 from chaos.api import region_outage, s3_outage
 from chaos.engine.fault import Fault
+from chaos.gate import admit
 from chaos.guardrails import limits_for
 from chaos.injectors import timewarp
 from chaos.injectors.hook import HookInjector, flatten
@@ -95,6 +96,19 @@ class ChaosController:
             return Armed(self, injector, ids, flat)
         return Armed(self, injector, injector.arm(flat, limits=limits), flat)
 
+    def check(
+        self, *faults: Fault | Iterable[Fault], session: Any = None, guardrails: Guardrails | None = None
+    ) -> None:
+        """Raise :class:`chaos.gate.Refused` if :meth:`inject` would refuse these faults now; arms nothing."""
+        already = 0 if session is not None else self._injector.active_count()
+        admit(flatten(faults), limits_for(guardrails), already_active=already)
+
+    def clear(self) -> None:
+        """Disarm every fault armed so far; the ledger stays, and faults can be armed again."""
+        for scoped in self._scoped:
+            scoped.remove()
+        self._injector.remove()
+
     def s3_outage(self, region: str | Sequence[str] = "us-east-1", kind: str = "unavailable", **fields: Any) -> Armed:
         """S3 failing in a region (same arguments as :func:`chaos.s3_outage`), armed now."""
         session = fields.pop("session", None)
@@ -106,11 +120,10 @@ class ChaosController:
         return self.inject(region_outage(region, **fields), session=session)
 
     def calls(self, service: str | None = None, region: str | None = None, operation: str | None = None) -> list[Event]:
-        """The call attempts seen (retries included), filtered."""
-        events = self._injector.ledger.events()
-        for scoped in self._scoped:
-            events += scoped.ledger.events()
-        return [event for event in events if _matches(event, service, region, operation)]
+        """The call attempts seen (retries included), filtered, in the order they were made."""
+        # The controller's own injection covers every client, so its ledger holds every attempt
+        # once, also those a session-scoped injection decided (that one records them as well).
+        return [event for event in self._injector.ledger.events() if _matches(event, service, region, operation)]
 
     @property
     def fired(self) -> list[Event]:

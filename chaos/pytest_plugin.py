@@ -9,7 +9,7 @@ Registered through the ``pytest11`` entry point. Fixtures ``chaos`` (a :class:`C
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
@@ -45,7 +45,7 @@ class MarkerOptions:
     experiment: str | None = None
     """An experiment file whose faults are armed for the test (relative to the test file)."""
     fault: str | int | None = None
-    """With ``experiment``: only this fault (its name, label or index), active for the whole test."""
+    """With ``experiment``: only this fault (its name, label or index), active for the whole test body."""
     seed: int | None = None
     compress_time: bool | None = None
     session: Any = None
@@ -107,7 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "chaos(*faults, experiment=None, fault=None, seed=None, compress_time=None, session=None): "
-        "arm these faults (or an experiment file's) for the whole test",
+        "arm these faults (or an experiment file's) for the test body (armed after every fixture is set up)",
     )
     config.addinivalue_line(
         "markers",
@@ -149,18 +149,31 @@ def _experiment_faults(
         return experiment.faults, experiment.seed, experiment.guardrails
     for index, candidate in enumerate(experiment.faults):
         if fault in (index, candidate.name, candidate.label):
-            # A named fault on its own: active for the whole test, whatever its place in the timeline.
+            # A named fault on its own: active for the whole test body, whatever its place in the timeline.
             whole = candidate.model_copy(update={"after": 0.0, "for_": None})
             return (whole,), experiment.seed, experiment.guardrails
     names = ", ".join(repr(f.name or f.label) for f in experiment.faults)
     _misuse(f"@pytest.mark.chaos: {path} has no fault {fault!r}; its faults: {names}")
 
 
+@dataclass(frozen=True)
+class _Arming:
+    """What the ``chaos`` fixture leaves for the test body: the marker's and the matrix's faults."""
+
+    controller: ChaosController
+    faults: tuple[Fault, ...]
+    session: Any
+    guardrails: Guardrails | None
+
+
+_ARMING = pytest.StashKey[_Arming]()
+
+
 @pytest.fixture
 def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
     """A controller to arm outages during the test: ``s3_outage``, ``region_outage``, ``inject``,
-    the ledger (``calls``, ``fired``) and ``assert_fired`` / ``assert_not_called``. Everything is
-    removed at teardown, pass or fail."""
+    the ledger (``calls``, ``fired``) and ``assert_fired`` / ``assert_not_called``. Faults are
+    removed when the test body ends, everything at teardown, pass or fail."""
     marker = request.node.get_closest_marker("chaos")
     options = _options(MarkerOptions, dict(marker.kwargs), "chaos") if marker else MarkerOptions()
     faults: list[Fault] = list(marker.args) if marker else []
@@ -179,16 +192,38 @@ def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
     try:
         refusal = None
         if faults:
-            try:
-                controller.inject(*faults, session=options.session, guardrails=guardrails)
+            try:  # refused here, before the test runs; armed by pytest_runtest_call, around the body only
+                controller.check(*faults, session=options.session, guardrails=guardrails)
             except Refused as exc:
                 refusal = str(exc)
         if refusal is not None:
             pytest.fail(f"@pytest.mark.chaos: {refusal}", pytrace=False)
+        request.node.stash[_ARMING] = _Arming(controller, tuple(faults), options.session, guardrails)
         yield controller
     finally:
+        if _ARMING in request.node.stash:  # items live for the session; the ledger need not
+            del request.node.stash[_ARMING]
         controller.close()
         request.node.user_properties.append(("chaos", controller.summary()))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    # The marker's and the matrix's faults are armed once every fixture is set up, whatever the
+    # order of the fixtures, and every fault is removed before any fixture is torn down: the
+    # suite's own fixtures (creating buckets, cleaning up) run outside the outage.
+    arming = item.stash.get(_ARMING, None)
+    if arming is None:
+        return (yield)
+    if arming.faults:
+        try:
+            arming.controller.inject(*arming.faults, session=arming.session, guardrails=arming.guardrails)
+        except Refused as exc:  # faults a fixture armed count toward max_concurrent_faults
+            pytest.fail(f"@pytest.mark.chaos: {exc}", pytrace=False)
+    try:
+        return (yield)
+    finally:
+        arming.controller.clear()
 
 
 @pytest.fixture

@@ -193,6 +193,117 @@ def test_explicit(chaos_aws):
     )
 
 
+def test_marker_and_matrix_faults_apply_to_the_test_body_only(pytester: pytest.Pytester) -> None:
+    # The suite's own fixtures make buckets before or after `chaos` in the signature and remove
+    # them at teardown: setup and teardown run outside the outage, the body inside it.
+    pytester.makepyfile(
+        HEADER
+        + """
+@pytest.fixture
+def buckets(chaos_aws):
+    s3 = boto3.client("s3", region_name="us-east-1", config=ONE)
+    s3.create_bucket(Bucket="data")
+    s3.put_object(Bucket="data", Key="k", Body=b"x")
+    yield s3
+    s3.delete_object(Bucket="data", Key="k")
+    s3.delete_bucket(Bucket="data")
+    print("CLEANED UP")
+
+def inside_the_outage(chaos, s3):
+    with pytest.raises(Exception):
+        s3.get_object(Bucket="data", Key="k")
+    chaos.assert_fired(service="s3", times=1)  # the body's call; the fixtures' calls passed
+
+@pytest.mark.chaos_matrix("s3_errors")
+def test_matrix_chaos_first(chaos, buckets, chaos_fault):
+    inside_the_outage(chaos, buckets)
+
+@pytest.mark.chaos_matrix("s3_errors")
+def test_matrix_chaos_last(buckets, chaos_fault, chaos):
+    inside_the_outage(chaos, buckets)
+
+@pytest.mark.chaos(chaos_api.s3_outage("us-east-1"))
+def test_marker_chaos_first(chaos, buckets):
+    inside_the_outage(chaos, buckets)
+
+@pytest.mark.chaos(chaos_api.s3_outage("us-east-1", kind="slow_down"))
+def test_marker_chaos_last(buckets, chaos):
+    inside_the_outage(chaos, buckets)
+
+@pytest.mark.chaos(chaos_api.s3_outage("us-east-1"))
+def test_marker_without_the_fixture(buckets):
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        buckets.get_object(Bucket="data", Key="k")
+
+def test_the_body_arms_its_own(chaos, buckets):
+    chaos.s3_outage("us-east-1")  # until the end of the body: the teardown of buckets runs after it
+    inside_the_outage(chaos, buckets)
+"""
+    )
+    result = pytester.runpytest("-v", "-s", "--chaos-compress-time", "-p", "no:randomly")
+    result.assert_outcomes(passed=18)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_matrix_chaos_first[[]unavailable-s3-us-east-1[]] PASSEDCLEANED UP",
+            "*test_matrix_chaos_first[[]timeout-s3-us-east-1[]] PASSEDCLEANED UP",
+            "*test_matrix_chaos_last[[]access_denied-s3-us-east-1[]] PASSEDCLEANED UP",
+            "*test_marker_chaos_first PASSEDCLEANED UP",
+            "*test_the_body_arms_its_own PASSEDCLEANED UP",
+        ]
+    )
+
+
+def test_marker_faults_beyond_the_guardrails_with_a_fixtures_fault_fail_the_test(pytester: pytest.Pytester) -> None:
+    # Checked at setup (nothing armed then), the marker's fault is refused when the body begins:
+    # a fixture armed one already and the project allows one at a time. Its teardown still runs.
+    pytester.makepyprojecttoml("[tool.chaos]\nmax_concurrent_faults = 1\n")
+    pytester.makepyfile(
+        HEADER
+        + """
+@pytest.fixture
+def throttled_sqs(chaos):
+    chaos.inject(chaos_api.Fault(kind="throttle", service="sqs"))
+
+@pytest.mark.chaos(chaos_api.s3_outage("us-east-1"))
+def test_two_at_once(chaos, throttled_sqs):
+    raise AssertionError("the body must not run")
+"""
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*@pytest.mark.chaos: refused by guardrail: max_concurrent_faults: 2 faults would be active at once*"]
+    )
+    assert "the body must not run" not in result.stdout.str()
+
+
+def test_a_session_scoped_fault_is_counted_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        HEADER
+        + """
+SCOPED = boto3.Session(region_name="us-east-1")
+
+def test_from_the_body(chaos, chaos_aws):
+    scoped = boto3.Session(region_name="us-east-1")
+    chaos.s3_outage("us-east-1", session=scoped)
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        scoped.client("s3", config=ONE).list_buckets()
+    boto3.client("s3", region_name="us-east-1", config=ONE).list_buckets()  # another session's
+    chaos.assert_fired(times=1)
+    assert [e.outcome for e in chaos.calls()] == ["ServiceUnavailable", "pass"]
+    assert "2 AWS calls, faults fired on 1;" in chaos.summary()
+
+@pytest.mark.chaos(chaos_api.s3_outage("us-east-1"), session=SCOPED)
+def test_from_the_marker(chaos, chaos_aws):
+    with pytest.raises(ClientError, match="ServiceUnavailable"):
+        SCOPED.client("s3", config=ONE).list_buckets()
+    chaos.assert_fired(service="s3", times=1)
+    assert len(chaos.calls()) == 1
+"""
+    )
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
 def test_compressed_time_keeps_attempts_and_takes_no_time(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         HEADER

@@ -25,7 +25,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from chaos.engine.botodata import GLOBAL_REGION
+from chaos.engine.botodata import GLOBAL_REGION, global_services
 from chaos.engine.call import Call
 from chaos.engine.decision import PASS, Action, Decision
 from chaos.engine.fault import Fault
@@ -37,9 +37,12 @@ from chaos.model import Guardrails
 __all__ = ["HookInjector", "flatten", "is_patched"]
 
 _SCOPE_ATTR = "_chaos_scope"
+_REGION_ATTR = "_chaos_signed_region"
+_GLOBAL_ATTR = "_chaos_global_endpoint"
 # The step of botocore's Endpoint that emits before-send and then sends (botocore.endpoint).
 _SEND_STEP = "_do_get_response"
 _DEFAULT_READ_TIMEOUT = 60.0
+_GLOBAL_STS_HOST = "sts.amazonaws.com"
 
 
 class _Dispatch:
@@ -82,18 +85,35 @@ def is_patched() -> bool:
     return getattr(botocore.endpoint.Endpoint, _SEND_STEP) is _do_get_response
 
 
-def _describe(request: Any, operation_model: Any, context: dict[str, Any]) -> Call:
+def _describe(endpoint: Any, request: Any, operation_model: Any, context: dict[str, Any]) -> Call:
+    # The region is the one the request is signed for: the endpoint rules' signing region when
+    # they give one (S3 always), else the region of the signature. Calls to global endpoints (not
+    # S3's) are in aws-global. What is fixed for a client is remembered on its endpoint: this runs
+    # on every call.
     service = operation_model.service_model.service_name
-    region = context.get("client_region") or ""
-    global_endpoint = region == GLOBAL_REGION
     bucket = key = None
     if service == "s3":
-        signing = context.get("signing") or {}
-        region = signing.get("region") or region
+        signing = context.get("signing")
+        region = (signing.get("region") if signing else None) or _signed_region(endpoint, request, context)
         params = context.get("input_params") or {}
         bucket, key = params.get("Bucket"), params.get("Key")
         host = _host(request.url)
         global_endpoint = host == "s3.amazonaws.com" or host.endswith(".s3.amazonaws.com")
+    else:
+        known: bool | None = getattr(endpoint, _GLOBAL_ATTR, None)
+        if known is None:
+            known = _global(service, context.get("client_region") or "", request.url)
+            setattr(endpoint, _GLOBAL_ATTR, known)
+        global_endpoint = known
+        if known:
+            region = GLOBAL_REGION
+        else:
+            signing = context.get("signing")
+            region = (
+                (signing.get("region") if signing else None)
+                or getattr(endpoint, _REGION_ATTR, None)
+                or _signed_region(endpoint, request, context)
+            )
     retries = context.get("retries") or {}
     return Call(
         service,
@@ -105,6 +125,41 @@ def _describe(request: Any, operation_model: Any, context: dict[str, Any]) -> Ca
         retries.get("invocation-id"),
         global_endpoint,
     )
+
+
+def _global(service: str, client_region: str, url: str) -> bool:
+    """Whether a call (not S3) goes to a global endpoint living in us-east-1: IAM, global STS...
+
+    Clients botocore puts in ``aws-global``; the services that have only a global endpoint, also
+    behind an ``endpoint_url`` (as the gateway sees them), but not the global endpoints of other
+    partitions (``aws-cn-global``); STS when it is sent to ``sts.amazonaws.com`` (legacy
+    ``sts_regional_endpoints``, or an ``endpoint_url`` there), whatever its client's region.
+    """
+    if client_region == GLOBAL_REGION:
+        return True
+    if service == "sts":
+        return _host(url) == _GLOBAL_STS_HOST
+    return service in global_services() and not client_region.endswith("-global")
+
+
+def _signed_region(endpoint: Any, request: Any, context: dict[str, Any]) -> str:
+    """The region of the SigV4 credential scope in the Authorization header (the client's signer's,
+    so remembered on its endpoint); for an unsigned call, the client's region."""
+    region: str | None = getattr(endpoint, _REGION_ATTR, None)
+    if region is not None:
+        return region
+    auth = request.headers.get("Authorization")
+    if isinstance(auth, bytes):  # as botocore prepares it
+        auth = auth.decode("ascii", "replace")
+    start = auth.find("Credential=") if isinstance(auth, str) else -1
+    if start >= 0:
+        # Credential=AKID/20170228/us-east-1/s3/aws4_request (SigV4a has no region: four parts)
+        parts = auth[start + 11 :].split("/", 4)
+        if len(parts) == 5:
+            region = str(parts[2])
+            setattr(endpoint, _REGION_ATTR, region)
+            return region
+    return str(context.get("client_region") or "")
 
 
 def _host(url: str) -> str:
@@ -146,7 +201,7 @@ def _do_get_response(endpoint: Any, request: Any, operation_model: Any, context:
         applicable = tuple(inj for inj in active if inj.scope is None or inj.scope is scope)
         if not applicable:
             return original(endpoint, request, operation_model, context)
-    call = _describe(request, operation_model, context)
+    call = _describe(endpoint, request, operation_model, context)
     decision, owner = PASS, applicable[-1]
     for injector in reversed(applicable):  # the innermost injection decides first
         candidate = injector.engine.decide(call)
@@ -222,6 +277,7 @@ class HookInjector(EngineInjector):
         self._sleep = sleep
 
     def _start(self) -> None:
+        global_services()  # read botocore's endpoint data now, not during the first call
         _DISPATCH.add(self)
 
     def _stop(self) -> None:

@@ -92,22 +92,57 @@ def test_region_outage_hits_every_service_of_its_region_and_no_other(client: Cli
     assert outage.ledger.calls(region="us-west-2", outcome="pass") == len(calls)
 
 
-def test_include_global_fails_iam_global_sts_and_s3_amazonaws_com(client: ClientFactory) -> None:
+def test_include_global_fails_iam_global_sts_and_s3_amazonaws_com(
+    client: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every client is in eu-west-1 (or aws-global): what fails under a us-east-1 outage fails
+    # because its endpoint is a global one living there, not because its client is in us-east-1.
     iam = client("iam", "eu-west-1", attempts=1)
-    global_sts = boto3.client(
-        "sts",
-        region_name="us-east-1",
-        config=Config(retries={"total_max_attempts": 1}),
-        endpoint_url="https://sts.amazonaws.com",
-    )
-    with chaos.inject(chaos.region_outage("us-east-1")):
-        assert failure(iam.list_users) is None
+    one = Config(retries={"total_max_attempts": 1})
+    sts_at_global = boto3.client("sts", region_name="eu-west-1", config=one, endpoint_url="https://sts.amazonaws.com")
+    monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
+    sts_legacy = client("sts", "eu-west-1", attempts=1)  # botocore sends it to sts.amazonaws.com
+    monkeypatch.delenv("AWS_STS_REGIONAL_ENDPOINTS")
+    sts_regional = client("sts", "eu-west-1", attempts=1)
+    s3_global = client("s3", "aws-global", attempts=1)  # s3.amazonaws.com, signed for us-east-1
+    s3_at_global = boto3.client("s3", region_name="eu-west-1", config=one, endpoint_url="https://s3.amazonaws.com")
+    iam_at_url = boto3.client("iam", region_name="eu-west-1", config=one, endpoint_url="https://iam.amazonaws.com")
+    global_calls = [iam.list_users, iam_at_url.list_users, sts_at_global.get_caller_identity]
+    global_calls += [sts_legacy.get_caller_identity]
+    global_calls += [s3_global.list_buckets, s3_at_global.list_buckets]
+    with chaos.inject(chaos.region_outage("us-east-1")) as plain:
+        assert [failure(call) for call in global_calls[:4]] == [None] * 4
+    assert plain.ledger.calls(region="aws-global", outcome="pass") == 4  # IAM and STS at its global endpoint
     with chaos.inject(chaos.region_outage("us-east-1", include_global=True)) as outage:
-        assert failure(iam.list_users) == "EndpointConnectionError"
-        assert failure(global_sts.get_caller_identity) == "EndpointConnectionError"
-        assert failure(client("s3", "us-east-1", attempts=1).list_buckets) == "EndpointConnectionError"
+        assert [failure(call) for call in global_calls] == ["EndpointConnectionError"] * len(global_calls)
+        assert failure(sts_regional.get_caller_identity) is None
         assert failure(client("sqs", "eu-west-1", attempts=1).list_queues) is None
-    assert outage.ledger.calls(service="iam", region="aws-global", outcome="connection_error") == 1
+    assert outage.ledger.calls(service="iam", region="aws-global", outcome="connection_error") == 2
+    assert outage.ledger.calls(service="sts", region="aws-global", outcome="connection_error") == 2
+    assert outage.ledger.calls(service="sts", region="eu-west-1", outcome="pass") == 1
+    assert outage.ledger.calls(service="s3", region="us-east-1", outcome="connection_error") == 1
+
+
+def test_the_region_is_the_one_the_request_is_signed_for(client: ClientFactory) -> None:
+    # An S3 client in aws-global signs for us-east-1 (s3.amazonaws.com); an eu-west-1 client at
+    # the global S3 endpoint signs for eu-west-1: each is in the region of its signature.
+    with chaos.inject(chaos.s3_outage("us-east-1")) as outage:
+        assert failure(client("s3", "aws-global", attempts=1).list_buckets) == "ServiceUnavailable"
+        assert failure(client("s3", "eu-west-1", attempts=1).list_buckets) is None
+    assert outage.ledger.calls(service="s3", region="us-east-1") == 1
+    assert outage.ledger.calls(service="s3", region="eu-west-1") == 1
+    assert outage.ledger.calls(region="aws-global") == 0
+
+
+def test_without_a_signing_region_from_the_endpoint_rules_the_signatures_region_counts(client: ClientFactory) -> None:
+    # DynamoDB's endpoint rules name no signing region: the signer's own region is in the
+    # Authorization header. Here it differs from the client's region, as a credentialScope makes it.
+    ddb = client("dynamodb", "eu-west-1", attempts=1)
+    ddb._request_signer._region_name = "eu-central-1"
+    with chaos.inject(chaos.region_outage("eu-central-1")) as outage:
+        assert failure(ddb.list_tables) == "EndpointConnectionError"
+        assert failure(ddb.list_tables) == "EndpointConnectionError"  # remembered for its endpoint
+    assert outage.ledger.calls(service="dynamodb", region="eu-central-1") == 2
 
 
 def test_clients_created_before_are_covered(client: ClientFactory) -> None:
