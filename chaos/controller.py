@@ -5,6 +5,7 @@ Usable without pytest: everything it arms is removed by :meth:`ChaosController.c
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from types import TracebackType
@@ -64,8 +65,12 @@ def _where(service: str | None, region: str | None, operation: str | None) -> st
 class ChaosController:
     """Arms outages for one test and answers questions about the AWS calls it saw."""
 
-    def __init__(self, seed: int | None = None, compress_time: bool = False) -> None:
+    def __init__(
+        self, seed: int | None = None, compress_time: bool = False, project_dir: str | os.PathLike[str] | None = None
+    ) -> None:
         self.seed = seed
+        self.project_dir = project_dir
+        """Whose ``[tool.chaos]`` applies (the project under test; default: the working directory)."""
         self._injector = HookInjector((), seed=seed)
         self._scoped: list[HookInjector] = []
         self._time = timewarp.compressed_time() if compress_time else None
@@ -87,7 +92,7 @@ class ChaosController:
         experiment's) when given; a fault beyond them raises :class:`chaos.gate.Refused`.
         """
         flat = flatten(faults)
-        limits = limits_for(guardrails)
+        limits = limits_for(guardrails, project_dir=self.project_dir)
         injector = self._injector
         if session is not None:
             injector = HookInjector((), session=session, seed=self.seed)
@@ -100,8 +105,8 @@ class ChaosController:
         self, *faults: Fault | Iterable[Fault], session: Any = None, guardrails: Guardrails | None = None
     ) -> None:
         """Raise :class:`chaos.gate.Refused` if :meth:`inject` would refuse these faults now; arms nothing."""
-        already = 0 if session is not None else self._injector.active_count()
-        admit(flatten(faults), limits_for(guardrails), already_active=already)
+        already = self._injector.active_count()  # every injection of the process, scoped ones included
+        admit(flatten(faults), limits_for(guardrails, project_dir=self.project_dir), already_active=already)
 
     def clear(self) -> None:
         """Disarm every fault armed so far; the ledger stays, and faults can be armed again."""

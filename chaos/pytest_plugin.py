@@ -187,7 +187,9 @@ def chaos(request: pytest.FixtureRequest) -> Iterator[ChaosController]:
     if callspec is not None and callspec.params.get("chaos_fault") is not None:
         faults.append(callspec.params["chaos_fault"])  # this instance of a chaos_matrix test
     controller = ChaosController(
-        seed=_seed(request.config, seed), compress_time=_compress(request.config, options.compress_time)
+        seed=_seed(request.config, seed),
+        compress_time=_compress(request.config, options.compress_time),
+        project_dir=request.config.rootpath,  # the project under test's [tool.chaos], wherever pytest runs from
     )
     try:
         refusal = None

@@ -295,3 +295,44 @@ def test_outage_inject_counts_what_the_gateway_has_armed(project: Path, gateway:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "max_concurrent_faults: 3 faults would be active at once (2 armed already) > 2" in result.stderr
     assert len(gateway.control("GET", "/_chaos/faults")[1]["faults"]) == 2
+
+
+def test_max_concurrent_faults_counts_every_injection_of_the_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, aws: None
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.chaos]\nmax_concurrent_faults = 1\n")
+    monkeypatch.chdir(tmp_path)
+    session = boto3.Session(region_name="us-east-1")
+    with chaos.inject(chaos.s3_outage("us-east-1")):
+        with (
+            pytest.raises(
+                Refused, match=r"max_concurrent_faults: 2 faults would be active at once \(1 armed already\)"
+            ),
+            chaos.inject(chaos.s3_outage("eu-west-1")),
+        ):
+            pass
+        with (
+            pytest.raises(Refused, match="max_concurrent_faults"),
+            chaos.inject(chaos.s3_outage("eu-west-1"), session=session),
+        ):
+            pass
+    assert not is_patched()
+
+
+def test_the_pytest_fixture_reads_the_limits_of_the_project_under_test(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[tool.chaos]\nregions = ["eu-west-1"]\n')
+    (project / "tests" / "test_east.py").write_text("def test_east(chaos):\n    chaos.s3_outage('us-east-1')\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = subprocess.run(  # pytest run from another directory, the project's tests named as its argument
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(project / "tests")],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "refused by guardrail: regions: fault 0 (unavailable s3 us-east-1)" in result.stdout

@@ -32,6 +32,7 @@ from chaos.engine.fault import Fault
 from chaos.engine.render import render_error
 from chaos.injectors import timewarp
 from chaos.injectors.base import EngineInjector, flatten
+from chaos.injectors.exempt import EXEMPT_ATTRIBUTE
 from chaos.model import Guardrails
 
 __all__ = ["HookInjector", "flatten", "is_patched"]
@@ -193,7 +194,7 @@ def _do_get_response(endpoint: Any, request: Any, operation_model: Any, context:
     active, scoped = _DISPATCH.state
     if original is None:  # disarmed between the lookup of this method and its call
         original = getattr(botocore.endpoint.Endpoint, _SEND_STEP)
-    if not active:
+    if not active or getattr(endpoint, EXEMPT_ATTRIBUTE, False):  # the runner's own monitoring: never touched
         return original(endpoint, request, operation_model, context)
     applicable = active
     if scoped:
@@ -275,6 +276,12 @@ class HookInjector(EngineInjector):
         super().__init__(faults, seed=seed, now=now, max_events=max_events, guardrails=guardrails)
         self.scope: object | None = None if session is None else _session_scope(session)
         self._sleep = sleep
+
+    def active_count(self) -> int:
+        """Faults active or still to come in every injection armed in this process (nested ``with`` blocks,
+        scoped sessions, a test's controller): ``max_concurrent_faults`` counts them all."""
+        injectors = {*_DISPATCH.active, *((self,) if self.armed else ())}
+        return sum(EngineInjector.active_count(injector) for injector in injectors)
 
     def _start(self) -> None:
         global_services()  # read botocore's endpoint data now, not during the first call
