@@ -29,37 +29,57 @@ def _set(values: tuple[str, ...]) -> frozenset[str] | None:
     return None if not values or "*" in values else frozenset(values)
 
 
-@dataclass(eq=False, slots=True)
+#: The sets of services and regions faults name (a handful of distinct ones), shared by their rules.
+_NAME_SETS: dict[tuple[str, ...], frozenset[str] | None] = {}
+
+
+def _names(values: tuple[str, ...]) -> frozenset[str] | None:
+    if values in _NAME_SETS:
+        return _NAME_SETS[values]
+    found = _set(values)
+    if len(_NAME_SETS) < 4096:  # bounded: a control API client may name many
+        _NAME_SETS[values] = found
+    return found
+
+
 class _Rule:
     """A fault compiled for fast matching, with its own seeded random stream."""
 
-    index: int
-    """The fault's id in its engine: its position for the faults given at creation."""
-    fault: Fault
-    seed: str
-    """The seed of its random stream; the stream is made at its first draw (most faults never draw)."""
-    services: frozenset[str] | None = field(init=False)
-    regions: frozenset[str] | None = field(init=False)
-    operations: frozenset[str] | None = field(init=False)
-    buckets: frozenset[str] | None = field(init=False)
-    prefix: str | None = field(init=False)
-    probability: float = field(init=False)
-    start: float = _NOT_ARMED
-    end: float = _NOT_ARMED
-    _rng: random.Random | None = None
+    __slots__ = (
+        "_rng",
+        "buckets",
+        "end",
+        "fault",
+        "index",
+        "operations",
+        "prefix",
+        "probability",
+        "regions",
+        "seed",
+        "services",
+        "start",
+    )
 
-    def __post_init__(self) -> None:
-        self.services = _set(self.fault.service)
-        self.regions = _set(self.fault.region)
-        self.operations = _set(self.fault.operations)
-        self.buckets = _set(self.fault.buckets)
-        self.prefix = self.fault.key_prefix
-        self.probability = self.fault.probability
+    def __init__(self, index: int, fault: Fault, seed: int) -> None:
+        self.index = index
+        """The fault's id in its engine: its position for the faults given at creation."""
+        self.fault = fault
+        self.seed = seed
+        """The engine's seed: this rule's stream is seeded with ``f"{seed}:{index}"`` at its first draw."""
+        self.services = _names(fault.service)
+        self.regions = _names(fault.region)
+        self.operations = _set(fault.operations)
+        self.buckets = _set(fault.buckets)
+        self.prefix = fault.key_prefix
+        self.probability = fault.probability
+        self.start = _NOT_ARMED
+        self.end = _NOT_ARMED
+        self._rng: random.Random | None = None
 
     def random(self) -> float:
         """The next draw of this rule's own seeded stream."""
         if self._rng is None:
-            self._rng = random.Random(self.seed)
+            self._rng = random.Random(f"{self.seed}:{self.index}")
         return self._rng.random()
 
     def targets(self, service: str, region: str, global_endpoint: bool) -> bool:
@@ -268,7 +288,7 @@ class Engine:
     def _make_rules(self, faults: Iterable[Fault]) -> tuple[_Rule, ...]:
         rules = []
         for fault in faults:
-            rules.append(_Rule(self._next_id, fault, f"{self.seed}:{self._next_id}"))
+            rules.append(_Rule(self._next_id, fault, self.seed))
             self._next_id += 1
         return tuple(rules)
 
