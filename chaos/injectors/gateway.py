@@ -43,7 +43,7 @@ from chaos.injectors.connection import (
     read_body,
 )
 from chaos.injectors.control import MAX_BODY, ControlApi, error
-from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ, warm_service_names
+from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
 from chaos.model import Guardrails
 
 __all__ = ["DEFAULT_HOLD", "MAX_FORM_BODY", "FaultMiddleware", "GatewayInjector", "GatewayServer", "is_loopback"]
@@ -301,8 +301,11 @@ class GatewayServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> GatewayServer:
-        """Serve in a background thread."""
-        threading.Thread(target=warm_service_names, name="outage-gateway-warm", daemon=True).start()
+        """Serve in a background thread.
+
+        Recognition tables are built when a request first needs them (most requests need only their
+        own service's), not here: warming every service's model held hundreds of MB for the gateway's life.
+        """
         self._thread = threading.Thread(target=self.server.serve_forever, name="outage-gateway", daemon=True)
         self._thread.start()
         return self

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus
 
+from botocore.loaders import Loader
+
 from chaos.engine import botodata
 from chaos.engine.call import Call
 
@@ -226,9 +228,12 @@ class _ServiceNames:
 
     @staticmethod
     def _scan() -> dict[str, list[str]]:
+        # A loader of its own, dropped afterwards: only each model's metadata is kept, not ~400 models
+        # (botodata's cached models of every service were most of the gateway's resident memory).
+        loader = Loader()
         names: dict[str, list[str]] = {}
         for service in sorted(botodata.known_services()):
-            metadata = botodata.service_model(service).metadata
+            metadata = loader.load_service_model(service, "service-2").get("metadata", {})
             for alias in {metadata.get("signingName"), metadata.get("endpointPrefix")}:
                 if alias and alias != service:
                     names.setdefault(alias, []).append(service)
@@ -239,7 +244,8 @@ _SERVICE_NAMES = _ServiceNames()
 
 
 def warm_service_names() -> None:
-    """Scan botocore's models for signing names now (a few seconds), rather than on a first request."""
+    """Scan botocore's models for signing names now (a few seconds) rather than on the first request
+    that needs them: one whose signing name is not a service's name, or is not recognised by it."""
     _SERVICE_NAMES.lookup("s3", extended=True)
 
 
