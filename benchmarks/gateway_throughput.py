@@ -44,7 +44,7 @@ from _bench import (
     start,
     stop,
 )
-from _faults import non_matching
+from _faults import mixed, non_matching
 from _servers import microburst
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -106,14 +106,19 @@ def _seed(endpoint: str, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="object", Body=BODY)  # type: ignore[attr-defined]
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stopped in one place
     moto_port, gateway_port, canned_port, burst_port = free_port(), free_port(), free_port(), free_port()
+    one_port, many_port = free_port(), free_port()
     processes: list[subprocess.Popen[bytes]] = []
     try:
         moto = start(moto_server(moto_port), f"http://127.0.0.1:{moto_port}/moto-api/data.json")
         processes.append(moto)
         gateway = start(outage_serve(gateway_port), f"http://127.0.0.1:{gateway_port}/_chaos/health")
         processes.append(gateway)
+        one = start(outage_serve(one_port), f"http://127.0.0.1:{one_port}/_chaos/health")
+        processes.append(one)
+        many = start(outage_serve(many_port), f"http://127.0.0.1:{many_port}/_chaos/health")
+        processes.append(many)
         canned = start(
             [sys.executable, str(Path(__file__).with_name("_servers.py")), "canned", str(canned_port)],
             f"http://127.0.0.1:{canned_port}/",
@@ -127,10 +132,26 @@ def main() -> int:
         faults.append({"kind": "unavailable", "service": "s3", "region": "us-east-1", "buckets": ["fault-bucket"]})
         status, body = control(gateway_url, "PUT", "/_chaos/faults", faults)
         assert status == 200, body
+        one_url, many_url = f"http://127.0.0.1:{one_port}", f"http://127.0.0.1:{many_port}"
+        for url in (one_url, many_url):
+            _seed(url, "bench-bucket")
+        assert control(one_url, "PUT", "/_chaos/faults", faults[-1:])[0] == 200
+        # 10,000 faults on S3 in us-east-1 that miss bench-bucket's GetObject, as a client must send
+        # them: 1,000 per request (the control API's cap), the first a PUT.
+        loading = []
+        many_faults = [fault.to_json() for fault in mixed(10_000)]
+        for chunk in range(10):
+            batch = many_faults[chunk * 1000 : (chunk + 1) * 1000]
+            started = time.perf_counter()
+            status, body = control(many_url, "POST" if chunk else "PUT", "/_chaos/faults", batch)
+            loading.append(time.perf_counter() - started)
+            assert status in (200, 201), body
         measures = {
             "moto_server": _measure(moto_url, "bench-bucket", 200, [moto.pid]),
             "gateway": _measure(gateway_url, "bench-bucket", 200, [gateway.pid]),
             "gateway 503": _measure(gateway_url, "fault-bucket", 503, [gateway.pid]),
+            "gateway, 1 fault": _measure(one_url, "bench-bucket", 200, [one.pid]),
+            "gateway, 10,000 faults": _measure(many_url, "bench-bucket", 200, [many.pid]),
             "canned 503": _measure(f"http://127.0.0.1:{canned_port}", "fault-bucket", 503, [canned.pid]),
         }
         command = microburst()
@@ -151,6 +172,8 @@ def main() -> int:
         _, ledger = control(gateway_url, "GET", "/_chaos/ledger")
         fired = {e["bucket"] for e in ledger["events"] if e["outcome"] != "pass"}
         assert fired == {"fault-bucket"}, f"faults fired on {fired}: the 100 were meant to match nothing"
+        _, ledger = control(many_url, "GET", "/_chaos/ledger")
+        assert ledger["fired"] == 0 and ledger["total"] > 0, "the 10,000 faults were meant to match nothing"
     finally:
         stop(*processes)
     rate = {name: [r for r, _ in values] for name, values in results.items()}
@@ -192,6 +215,28 @@ def main() -> int:
         "x",
         better="lower",
         label="gateway 503 / canned WSGI 503, CPU per request",
+    )
+    ok &= figure(
+        "many faults ratio",
+        ratios(rate["gateway, 10,000 faults"], rate["gateway, 1 fault"]),
+        "x",
+        target=0.9,
+        label="gateway pass-through, 10,000 faults / 1 fault, requests/s",
+    )
+    figure(
+        "many faults cpu ratio",
+        ratios(cpu["gateway, 10,000 faults"], cpu["gateway, 1 fault"]),
+        "x",
+        better="lower",
+        label="gateway pass-through, 10,000 faults / 1 fault, CPU per request",
+    )
+    figure(
+        "load 10000 s",
+        [sum(loading)],
+        "s",
+        better="lower",
+        label="arming 10,000 faults over HTTP (PUT + 9 POSTs of 1,000)",
+        digits=2,
     )
     if "microburst 503" in results:
         ok &= figure(

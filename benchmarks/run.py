@@ -122,6 +122,8 @@ def main() -> int:
             if entry["exit_code"] != 0:
                 failed.append(name)
         run["load"]["end"] = load()
+    # Read again: another run (of the other section) may have written the file meanwhile.
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[section] = run
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)} ({section}); missed or failed: {', '.join(failed) or 'none'}")
