@@ -45,7 +45,8 @@ def _leaves(value: Any) -> Iterator[float]:
 def numbers_in_page(text: str) -> list[tuple[int, str, float, int]]:
     """(line, as written, value, decimals) of every figure in the page."""
     found = []
-    for number, line in enumerate(_CODE.sub(lambda m: " " * len(m.group(0)), text).splitlines(), start=1):
+    for number, raw in enumerate(_CODE.sub(lambda m: " " * len(m.group(0)), text).splitlines(), start=1):
+        line = re.sub(r"(?<=\d)-(?=\d)", " ", raw)  # a range min-max: two numbers
         for match in _NUMBER.finditer(line):
             after = line[match.end() :]
             if after[:1].isalpha() and not _UNIT_OK.match(after):
