@@ -1,143 +1,259 @@
-"""Throughput of ``outage serve`` against moto's own server, and of its fault path, in one run.
+"""Throughput of ``outage serve``: its pass-through against ``moto_server``, and its fault path against
+its own pass-through, microburst and the smallest WSGI app that answers a canned 503, in one run.
 
-1. GetObject through ``outage serve`` with 100 faults armed that match nothing, against
-   ``moto_server``, 8 client threads: ratio of requests per second (target >= 0.95).
-2. Injected 503s per second against pass-through GetObject per second through the same gateway
-   (target >= 2.5x: answering an injected error must not touch moto).
+Clients: boto3 S3 clients, retries off, THREADS threads in this process, GetObject of a 1 KiB
+object for SECONDS per measure. Variants, interleaved in rotating order over ROUNDS rounds:
 
-The clients are kept light (presigned URLs over keep-alive connections) so the servers, not the
-clients, are what is measured. Rounds alternate between the servers; medians are compared.
+- ``moto_server``: moto's own server (the baseline of pass-through);
+- ``gateway``: through ``outage serve`` with 100 faults armed that match nothing;
+- ``gateway 503``: the gateway answering an injected 503 (a fault on another bucket);
+- ``microburst 503``: microburst (a peer proxy) in front of ``moto_server`` answering its injected 503,
+  when it can be had (see ``_servers.py``);
+- ``canned 503``: werkzeug's threaded server with a WSGI app that answers a constant 503 (the lower
+  bound of a Python WSGI server per request).
+
+Each variant's answers are checked (200 and the object's bytes; 503 ServiceUnavailable), and the
+server's CPU seconds per request are read from /proc: a measure the clients' share of the two cores
+does not blur. Targets: gateway/moto_server >= 0.95; gateway 503 / gateway >= 2.5; gateway 503 /
+microburst 503 >= 1.2.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
-import os
-import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import boto3
-from _faults import non_matching
+from _bench import (
+    control,
+    cpu_seconds,
+    figure,
+    finish,
+    free_port,
+    interleave,
+    moto_server,
+    outage_serve,
+    ratios,
+    setup,
+    start,
+    stop,
+)
+from _faults import mixed, non_matching
+from _servers import microburst
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 THREADS = 8
-SECONDS = 3.0
-ROUNDS = 3
+SECONDS = 2.0
+ROUNDS = 9
+BODY = b"x" * 1024
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _client(endpoint: str) -> object:
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1}, max_pool_connections=THREADS)
+    return boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, config=config)
 
 
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} did not come up")
+def _measure(endpoint: str, bucket: str, expect: int, pids: list[int]) -> Callable[[], tuple[float, float]]:
+    """A measure: (requests per second, server CPU seconds per request) for GetObject of ``bucket``."""
+    clients = [_client(endpoint) for _ in range(THREADS)]
+
+    def once() -> tuple[float, float]:
+        counts = [0] * THREADS
+        problems: list[str] = []
+        stop_at = time.monotonic() + SECONDS
+
+        def work(index: int) -> None:
+            get = clients[index].get_object  # type: ignore[attr-defined]
+            while time.monotonic() < stop_at:
+                try:
+                    body = get(Bucket=bucket, Key="object")["Body"].read()
+                    status = 200 if body == BODY else -1
+                except ClientError as exc:
+                    code = exc.response["Error"]["Code"]
+                    status = exc.response["ResponseMetadata"]["HTTPStatusCode"] if code == "ServiceUnavailable" else -2
+                if status != expect:
+                    problems.append(f"{endpoint} {bucket}: got {status}, expected {expect}")
+                    return
+                counts[index] += 1
+
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        if problems:
+            raise AssertionError(problems[0])
+        total = sum(counts)
+        return total / elapsed, cpu / total
+
+    return once
 
 
-def _start(command: list[str], probe: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _wait(probe)
-    return process
+def _seed(endpoint: str, bucket: str) -> None:
+    s3 = _client(endpoint)
+    s3.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+    s3.put_object(Bucket=bucket, Key="object", Body=BODY)  # type: ignore[attr-defined]
 
 
-def _presigned(endpoint: str, bucket: str) -> str:
-    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
-    s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="object", Body=b"x" * 1024)
-    s3 = boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=endpoint, config=boto3.session.Config(signature_version="s3v4")
-    )
-    return str(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "object"}, ExpiresIn=3600))
-
-
-def _rate(url: str, expect: int) -> float:
-    """Requests per second that THREADS keep-alive clients get for ``url`` over SECONDS."""
-    parts = urlsplit(url)
-    target = f"{parts.path}?{parts.query}"
-    counts = [0] * THREADS
-    stop = time.monotonic() + SECONDS
-
-    def client(index: int) -> None:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        while time.monotonic() < stop:
-            connection.request("GET", target)
-            response = connection.getresponse()
-            response.read()
-            if response.status != expect:
-                raise RuntimeError(f"{url}: status {response.status}, expected {expect}")
-            counts[index] += 1
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(THREADS)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(counts) / (time.monotonic() - started)
-
-
-def main() -> int:
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench")
-    bin_dir = Path(sys.executable).parent
-    moto_port, gateway_port = _free_port(), _free_port()
-    moto = _start(
-        [shutil.which("moto_server", path=str(bin_dir)) or "moto_server", "-p", str(moto_port)],
-        f"http://127.0.0.1:{moto_port}/moto-api/data.json",
-    )
-    gateway = _start(
-        [str(bin_dir / "outage"), "serve", "--port", str(gateway_port)],
-        f"http://127.0.0.1:{gateway_port}/_chaos/health",
-    )
+def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stopped in one place
+    moto_port, gateway_port, canned_port, burst_port = free_port(), free_port(), free_port(), free_port()
+    one_port, many_port = free_port(), free_port()
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        moto = start(moto_server(moto_port), f"http://127.0.0.1:{moto_port}/moto-api/data.json")
+        processes.append(moto)
+        gateway = start(outage_serve(gateway_port), f"http://127.0.0.1:{gateway_port}/_chaos/health")
+        processes.append(gateway)
+        one = start(outage_serve(one_port), f"http://127.0.0.1:{one_port}/_chaos/health")
+        processes.append(one)
+        many = start(outage_serve(many_port), f"http://127.0.0.1:{many_port}/_chaos/health")
+        processes.append(many)
+        canned = start(
+            [sys.executable, str(Path(__file__).with_name("_servers.py")), "canned", str(canned_port)],
+            f"http://127.0.0.1:{canned_port}/",
+        )
+        processes.append(canned)
         moto_url, gateway_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{gateway_port}"
-        plain_moto = _presigned(moto_url, "bench-bucket")
-        through_gateway = _presigned(gateway_url, "bench-bucket")
-        faulty = _presigned(gateway_url, "fault-bucket")
-        # Armed after the setup: the 100 faults aim at everything but GetObject on bench-bucket.
+        _seed(moto_url, "bench-bucket")
+        _seed(gateway_url, "bench-bucket")
+        _seed(gateway_url, "fault-bucket")
         faults = [fault.model_dump(mode="json", by_alias=True, exclude_defaults=True) for fault in non_matching(100)]
         faults.append({"kind": "unavailable", "service": "s3", "region": "us-east-1", "buckets": ["fault-bucket"]})
-        request = urllib.request.Request(
-            f"{gateway_url}/_chaos/faults", data=json.dumps(faults).encode(), method="POST"
-        )
-        urllib.request.urlopen(request).close()
-        for url, status in ((plain_moto, 200), (through_gateway, 200), (faulty, 503)):
-            _rate(url, status)  # warm-up
-        rates: dict[str, list[float]] = {"moto_server": [], "gateway": [], "injected 503": []}
-        for _ in range(ROUNDS):
-            rates["moto_server"].append(_rate(plain_moto, 200))
-            rates["gateway"].append(_rate(through_gateway, 200))
-            rates["injected 503"].append(_rate(faulty, 503))
+        status, body = control(gateway_url, "PUT", "/_chaos/faults", faults)
+        assert status == 200, body
+        one_url, many_url = f"http://127.0.0.1:{one_port}", f"http://127.0.0.1:{many_port}"
+        for url in (one_url, many_url):
+            _seed(url, "bench-bucket")
+        assert control(one_url, "PUT", "/_chaos/faults", faults[-1:])[0] == 200
+        # 10,000 faults on S3 in us-east-1 that miss bench-bucket's GetObject, as a client must send
+        # them: 1,000 per request (the control API's cap), the first a PUT.
+        loading = []
+        many_faults = [fault.to_json() for fault in mixed(10_000)]
+        for chunk in range(10):
+            batch = many_faults[chunk * 1000 : (chunk + 1) * 1000]
+            started = time.perf_counter()
+            status, body = control(many_url, "POST" if chunk else "PUT", "/_chaos/faults", batch)
+            loading.append(time.perf_counter() - started)
+            assert status in (200, 201), body
+        measures = {
+            "moto_server": _measure(moto_url, "bench-bucket", 200, [moto.pid]),
+            "gateway": _measure(gateway_url, "bench-bucket", 200, [gateway.pid]),
+            "gateway 503": _measure(gateway_url, "fault-bucket", 503, [gateway.pid]),
+            "gateway, 1 fault": _measure(one_url, "bench-bucket", 200, [one.pid]),
+            "gateway, 10,000 faults": _measure(many_url, "bench-bucket", 200, [many.pid]),
+            "canned 503": _measure(f"http://127.0.0.1:{canned_port}", "fault-bucket", 503, [canned.pid]),
+        }
+        command = microburst()
+        if command:
+            burst = start(
+                [command, "--upstream", moto_url, "--port", str(burst_port)],
+                f"http://127.0.0.1:{burst_port}/_microburst/health",
+            )
+            processes.append(burst)
+            rule = {"service": "s3", "resource": "fault-bucket", "error": {"code": "ServiceUnavailable", "status": 503}}
+            assert control(f"http://127.0.0.1:{burst_port}", "POST", "/_microburst/rules", [rule])[0] == 200
+            measures["microburst 503"] = _measure(f"http://127.0.0.1:{burst_port}", "fault-bucket", 503, [burst.pid])
+        else:
+            print("microburst: not installed (make bench installs it in benchmarks/.microburst); compared without it")
+        for measure in measures.values():  # warm-up: models loaded, connections made, caches filled
+            measure()
+        results = interleave(measures, ROUNDS)
+        _, ledger = control(gateway_url, "GET", "/_chaos/ledger")
+        fired = {e["bucket"] for e in ledger["events"] if e["outcome"] != "pass"}
+        assert fired == {"fault-bucket"}, f"faults fired on {fired}: the 100 were meant to match nothing"
+        _, ledger = control(many_url, "GET", "/_chaos/ledger")
+        assert ledger["fired"] == 0 and ledger["total"] > 0, "the 10,000 faults were meant to match nothing"
     finally:
-        for process in (moto, gateway):
-            process.terminate()
-            process.wait(timeout=10)
-    medians = {name: statistics.median(values) for name, values in rates.items()}
-    for name, value in medians.items():
-        print(f"{name:13} {value:8.0f} requests/s (median of {ROUNDS} x {SECONDS:g}s, {THREADS} threads)")
-    throughput = medians["gateway"] / medians["moto_server"]
-    fault_path = medians["injected 503"] / medians["gateway"]
-    print(f"gateway (100 non-matching faults) / moto_server = {throughput:.3f} (target >= 0.95)")
-    print(f"injected 503s / pass-through GetObject = {fault_path:.2f}x (target >= 2.5x)")
-    return 0 if throughput >= 0.95 and fault_path >= 2.5 else 1
+        stop(*processes)
+    rate = {name: [r for r, _ in values] for name, values in results.items()}
+    cpu = {name: [c * 1e6 for _, c in values] for name, values in results.items()}
+    setup(threads=THREADS, seconds=SECONDS, rounds=ROUNDS, faults=100, object_bytes=len(BODY), status=503)
+    for name in results:
+        figure(f"{name} rate", rate[name], "requests/s", label=f"{name}: requests/s", digits=0)
+        figure(f"{name} cpu", cpu[name], "µs CPU/request", label=f"{name}: server CPU per request", digits=0)
+    ok = figure(
+        "pass-through ratio",
+        ratios(rate["gateway"], rate["moto_server"]),
+        "x",
+        target=0.95,
+        label="gateway / moto_server, requests/s",
+    )
+    figure(
+        "pass-through cpu ratio",
+        ratios(cpu["gateway"], cpu["moto_server"]),
+        "x",
+        better="lower",
+        label="gateway / moto_server, CPU per request",
+    )
+    ok &= figure(
+        "fault path ratio",
+        ratios(rate["gateway 503"], rate["gateway"]),
+        "x",
+        target=2.5,
+        label="gateway 503 / gateway pass-through, requests/s",
+    )
+    figure(
+        "fault path / canned",
+        ratios(rate["gateway 503"], rate["canned 503"]),
+        "x",
+        label="gateway 503 / canned WSGI 503, requests/s",
+    )
+    figure(
+        "fault path cpu / canned",
+        ratios(cpu["gateway 503"], cpu["canned 503"]),
+        "x",
+        better="lower",
+        label="gateway 503 / canned WSGI 503, CPU per request",
+    )
+    ok &= figure(
+        "many faults ratio",
+        ratios(rate["gateway, 10,000 faults"], rate["gateway, 1 fault"]),
+        "x",
+        target=0.9,
+        label="gateway pass-through, 10,000 faults / 1 fault, requests/s",
+    )
+    figure(
+        "many faults cpu ratio",
+        ratios(cpu["gateway, 10,000 faults"], cpu["gateway, 1 fault"]),
+        "x",
+        better="lower",
+        label="gateway pass-through, 10,000 faults / 1 fault, CPU per request",
+    )
+    figure(
+        "load 10000 s",
+        [sum(loading)],
+        "s",
+        better="lower",
+        label="arming 10,000 faults over HTTP (PUT + 9 POSTs of 1,000)",
+        digits=2,
+    )
+    if "microburst 503" in results:
+        ok &= figure(
+            "fault path / microburst",
+            ratios(rate["gateway 503"], rate["microburst 503"]),
+            "x",
+            target=1.2,
+            label="gateway 503 / microburst 503, requests/s",
+        )
+        figure(
+            "fault path cpu / microburst",
+            ratios(cpu["gateway 503"], cpu["microburst 503"]),
+            "x",
+            better="lower",
+            label="gateway 503 / microburst 503, CPU per request",
+        )
+    return finish(ok)
 
 
 if __name__ == "__main__":

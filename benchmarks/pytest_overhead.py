@@ -1,20 +1,29 @@
 """What the pytest plugin costs, and what compressed time saves, measured in one run.
 
 1. 200 tests of 10 S3 calls each under the ``chaos`` fixture with a fault armed that matches
-   nothing, against the same tests with plain ``mock_aws``: ratio of wall times (target <= 1.15).
+   nothing, against the same tests with plain ``mock_aws``: ratio of wall times of the two pytest
+   runs of each round (target <= 1.05).
 2. One test against a 503 outage with legacy retries (5 attempts with backoff), with compressed
    time against without: how many times faster (target >= 20x).
+
+Whole processes, interleaved in rotating order over ROUNDS rounds; ratios per round.
 """
 
 from __future__ import annotations
 
+import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import figure, finish, interleave, ratios, setup
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 PLAIN = """
 import boto3, pytest
@@ -66,35 +75,47 @@ def _pytest(folder: Path, name: str, *args: str) -> tuple[float, str]:
     return elapsed, result.stdout
 
 
+def _elapsed(output: str) -> float:
+    found = re.search(r"ELAPSED (\S+)", output)
+    assert found is not None, output[-2000:]
+    return float(found.group(1))
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         (folder / "test_plain.py").write_text(PLAIN)
         (folder / "test_chaos.py").write_text(UNDER_CHAOS)
         (folder / "test_legacy.py").write_text(LEGACY)
-        plain, chaos = [], []
-        for _ in range(3):
-            plain.append(_pytest(folder, "test_plain.py")[0])
-            chaos.append(_pytest(folder, "test_chaos.py")[0])
-        ratio = statistics.median(chaos) / statistics.median(plain)
-        print(
-            f"200 tests x 10 S3 calls: plain mock_aws {statistics.median(plain):.2f}s, under the chaos fixture "
-            f"{statistics.median(chaos):.2f}s: ratio {ratio:.3f} (target <= 1.15)"
+        runs = interleave(
+            {
+                "plain": lambda: _pytest(folder, "test_plain.py")[0],
+                "chaos": lambda: _pytest(folder, "test_chaos.py")[0],
+                "legacy": lambda: _elapsed(_pytest(folder, "test_legacy.py")[1]),
+                "compressed": lambda: _elapsed(_pytest(folder, "test_legacy.py", "--chaos-compress-time")[1]),
+            },
+            ROUNDS,
         )
-        slow, fast = [], []
-        for _ in range(3):
-            slow.append(float(re.search(r"ELAPSED (\S+)", _pytest(folder, "test_legacy.py")[1]).group(1)))  # type: ignore[union-attr]
-            fast.append(
-                float(
-                    re.search(r"ELAPSED (\S+)", _pytest(folder, "test_legacy.py", "--chaos-compress-time")[1]).group(1)
-                )
-            )  # type: ignore[union-attr]
-        speedup = statistics.median(slow) / statistics.median(fast)
-        print(
-            f"503 outage, legacy retries (5 attempts): {statistics.median(slow):.3f}s real backoff, "
-            f"{statistics.median(fast) * 1000:.1f}ms compressed: {speedup:.0f}x faster (target >= 20x)"
-        )
-    return 0 if ratio <= 1.15 and speedup >= 20 else 1
+    setup(tests=200, calls_per_test=10, rounds=ROUNDS, attempts=5)
+    figure("plain s", runs["plain"], "s", better="lower", label="200 tests with plain mock_aws, wall", digits=2)
+    figure("chaos s", runs["chaos"], "s", better="lower", label="200 tests under the chaos fixture, wall", digits=2)
+    ok = figure(
+        "fixture ratio",
+        ratios(runs["chaos"], runs["plain"]),
+        "x",
+        target=1.05,
+        better="lower",
+        label="chaos fixture / plain mock_aws",
+    )
+    ok &= figure(
+        "compress speedup",
+        ratios(runs["legacy"], runs["compressed"]),
+        "x",
+        target=20,
+        label="503 outage with legacy retries: real backoff / compressed time",
+        digits=0,
+    )
+    return finish(ok)
 
 
 if __name__ == "__main__":

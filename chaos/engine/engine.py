@@ -11,7 +11,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from chaos.engine.call import Call
@@ -29,26 +29,58 @@ def _set(values: tuple[str, ...]) -> frozenset[str] | None:
     return None if not values or "*" in values else frozenset(values)
 
 
-@dataclass(eq=False, slots=True)
+#: The sets of services and regions faults name (a handful of distinct ones), shared by their rules.
+_NAME_SETS: dict[tuple[str, ...], frozenset[str] | None] = {}
+
+
+def _names(values: tuple[str, ...]) -> frozenset[str] | None:
+    if values in _NAME_SETS:
+        return _NAME_SETS[values]
+    found = _set(values)
+    if len(_NAME_SETS) < 4096:  # bounded: a control API client may name many
+        _NAME_SETS[values] = found
+    return found
+
+
 class _Rule:
     """A fault compiled for fast matching, with its own seeded random stream."""
 
-    index: int
-    """The fault's id in its engine: its position for the faults given at creation."""
-    fault: Fault
-    rng: random.Random
-    services: frozenset[str] | None = field(init=False)
-    regions: frozenset[str] | None = field(init=False)
-    operations: frozenset[str] | None = field(init=False)
-    buckets: frozenset[str] | None = field(init=False)
-    start: float = _NOT_ARMED
-    end: float = _NOT_ARMED
+    __slots__ = (
+        "_rng",
+        "buckets",
+        "end",
+        "fault",
+        "index",
+        "operations",
+        "prefix",
+        "probability",
+        "regions",
+        "seed",
+        "services",
+        "start",
+    )
 
-    def __post_init__(self) -> None:
-        self.services = _set(self.fault.service)
-        self.regions = _set(self.fault.region)
-        self.operations = _set(self.fault.operations)
-        self.buckets = _set(self.fault.buckets)
+    def __init__(self, index: int, fault: Fault, seed: int) -> None:
+        self.index = index
+        """The fault's id in its engine: its position for the faults given at creation."""
+        self.fault = fault
+        self.seed = seed
+        """The engine's seed: this rule's stream is seeded with ``f"{seed}:{index}"`` at its first draw."""
+        self.services = _names(fault.service)
+        self.regions = _names(fault.region)
+        self.operations = _set(fault.operations)
+        self.buckets = _set(fault.buckets)
+        self.prefix = fault.key_prefix
+        self.probability = fault.probability
+        self.start = _NOT_ARMED
+        self.end = _NOT_ARMED
+        self._rng: random.Random | None = None
+
+    def random(self) -> float:
+        """The next draw of this rule's own seeded stream."""
+        if self._rng is None:
+            self._rng = random.Random(f"{self.seed}:{self.index}")
+        return self._rng.random()
 
     def targets(self, service: str, region: str, global_endpoint: bool) -> bool:
         """Whether this rule can ever match calls to ``service`` in ``region``."""
@@ -90,7 +122,7 @@ class _Rule:
         if kind is FaultKind.LATENCY:
             delay = fault.latency or 0.0
             if fault.jitter:
-                delay += self.rng.random() * fault.jitter
+                delay += self.random() * fault.jitter
             return Decision(Action.DELAY, reason, self.index, fault.label, delay=delay)
         if kind is FaultKind.TIMEOUT:
             return Decision(Action.TIMEOUT, reason, self.index, fault.label, delay=fault.latency)
@@ -99,32 +131,109 @@ class _Rule:
         return Decision(Action.LOST_RESPONSE, reason, self.index, fault.label, delay=fault.latency)
 
 
+#: (bucket, operation) a rule is filed under; None stands for "any".
+_GroupKey = tuple[str | None, str | None]
+#: A rule with more (bucket, operation) pairs than this is filed under its buckets only, or its
+#: operations only, and the other dimension is checked per call: the index stays linear in size.
+_MAX_PAIRS = 64
+#: The index is rebuilt at most this often (engine seconds) when faults start and end: rules that
+#: start within this horizon are indexed early and skipped per call by their window until then.
+_HORIZON = 1.0
+
+
+@dataclass(slots=True)
+class _Group:
+    """Rules filed under one (bucket, operation): those without a key prefix, and those with one by prefix."""
+
+    plain: list[_Rule] = field(default_factory=list)
+    prefixed: dict[str, list[_Rule]] = field(default_factory=dict)
+    lengths: tuple[int, ...] = ()
+    """The lengths of the prefixes in ``prefixed``, shortest first."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidates:
-    """The rules that can match calls to one (service, region).
+    """The rules that can match calls to one (service, region, global endpoint).
 
-    Each rule sits under its most selective dimension: its buckets if it has any, else its
-    operations, else it is general. A call looks at the general rules plus those filed under its
-    bucket and its operation, so faults aimed elsewhere cost nothing.
+    Each rule is filed under every (bucket, operation) it names, "any" standing for a dimension it
+    does not restrict, and within that by its key prefix. A call looks at four groups at most (its
+    bucket or any, its operation or any) and within each at the prefixes its key starts with (one
+    dictionary lookup per distinct prefix length), so faults aimed elsewhere cost nothing.
     """
 
-    general: tuple[_Rule, ...]
-    by_bucket: dict[str, tuple[_Rule, ...]]
-    by_operation: dict[str, tuple[_Rule, ...]]
+    groups: dict[_GroupKey, _Group]
+    buckets: bool
+    """Whether any group names a bucket (calls without one skip those lookups)."""
 
-    def lookup(self, call: Call) -> tuple[_Rule, ...]:
-        found = self.general
-        extra: tuple[_Rule, ...] = ()
-        if self.by_bucket and call.bucket is not None:
-            extra = self.by_bucket.get(call.bucket, ())
-        if self.by_operation:
-            extra += self.by_operation.get(call.operation, ())
-        if not extra:
-            return found
-        return tuple(sorted(found + extra, key=lambda rule: rule.index))
+    def lookup(self, call: Call) -> Sequence[_Rule]:
+        """The rules that can match ``call`` (their windows aside), in the order they were added."""
+        groups = self.groups
+        operation = call.operation
+        if self.buckets and call.bucket is not None:
+            keys: tuple[_GroupKey, ...] = (
+                (call.bucket, operation),
+                (call.bucket, None),
+                (None, operation),
+                (None, None),
+            )
+        else:
+            keys = ((None, operation), (None, None))
+        key = call.key or ""
+        found: list[list[_Rule]] = []
+        for group_key in keys:
+            group = groups.get(group_key)
+            if group is None:
+                continue
+            if group.plain:
+                found.append(group.plain)
+            if group.lengths:
+                size = len(key)
+                prefixed = group.prefixed
+                for length in group.lengths:
+                    if length > size:
+                        break
+                    hit = prefixed.get(key[:length])
+                    if hit is not None:
+                        found.append(hit)
+        if not found:
+            return ()
+        if len(found) == 1:
+            return found[0]
+        merged = [rule for part in found for rule in part]
+        merged.sort(key=_by_index)
+        return merged
 
 
-_EMPTY = _Candidates((), {}, {})
+def _by_index(rule: _Rule) -> int:
+    return rule.index
+
+
+_EMPTY = _Candidates({}, False)
+
+
+class _Epoch:
+    """The index of the rules live between ``since`` and ``until`` on the engine's clock, built per key on demand."""
+
+    __slots__ = ("keys", "live", "since", "until")
+
+    def __init__(self, rules: tuple[_Rule, ...], now: float) -> None:
+        upcoming = [t for rule in rules for t in (rule.start, rule.end) if now < t < math.inf]
+        self.since = now
+        self.until = max(min(upcoming), now + _HORIZON) if upcoming else math.inf
+        until = self.until
+        self.live = [rule for rule in rules if rule.start < until and rule.end > now]
+        self.keys: dict[tuple[str, str, bool], _Candidates] = {}
+
+    def candidates(self, key: tuple[str, str, bool]) -> _Candidates:
+        found = self.keys.get(key)
+        if found is None:
+            found = _build([rule for rule in self.live if rule.targets(*key)])
+            self.keys[key] = found
+        return found
+
+
+#: An epoch no clock reading falls in.
+_EXPIRED = _Epoch((), math.inf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,19 +245,27 @@ class Explanation:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
 class _State:
-    """The armed rules and their index; replaced whole when faults are added or removed."""
+    """The armed rules, and the index of those live now; replaced whole when faults are added or removed.
 
-    rules: tuple[_Rule, ...]
-    index: dict[tuple[str, str, bool], _Candidates]
+    The index belongs to its state: a decision that rebuilds it for a state already replaced cannot
+    put stale rules back.
+    """
+
+    __slots__ = ("epoch", "rules")
+
+    def __init__(self, rules: tuple[_Rule, ...]) -> None:
+        self.rules = rules
+        self.epoch = _EXPIRED  # the first decision builds the real one
 
 
 class Engine:
     """Armed faults and the decisions they take.
 
-    Faults are indexed by (service, region, global endpoint) and by S3 bucket and operation, so
-    deciding for a call looks only at the faults that target it. The first matching fault that
+    Faults are indexed by (service, region, global endpoint), then by S3 bucket and operation, then
+    by key prefix, so deciding for a call looks only at the faults that can match it, however many
+    are armed. The index holds the faults live in a window of the engine's clock and is rebuilt when
+    one starts or ends (at most once per second). The first matching fault that
     fires, in the order the faults were added, decides; a fault with probability below 1 fires on
     a seeded share of the calls it matches. Faults can be added and removed while calls are being
     decided (the gateway's control API does): each change replaces the rules and index at once.
@@ -166,12 +283,12 @@ class Engine:
         self._lock = threading.Lock()
         self._next_id = 0
         self.started_at: float | None = None
-        self._state = _State(self._make_rules(faults), {})
+        self._state = _State(self._make_rules(faults))
 
     def _make_rules(self, faults: Iterable[Fault]) -> tuple[_Rule, ...]:
         rules = []
         for fault in faults:
-            rules.append(_Rule(self._next_id, fault, random.Random(f"{self.seed}:{self._next_id}")))
+            rules.append(_Rule(self._next_id, fault, self.seed))
             self._next_id += 1
         return tuple(rules)
 
@@ -189,6 +306,7 @@ class Engine:
         self.started_at = self._now() if start is None else start
         for rule in self._state.rules:
             _schedule(rule, self.started_at)
+        self._state = _State(self._state.rules)
 
     def add(self, faults: Iterable[Fault], start: float | None = None) -> list[int]:
         """Arm more faults, their timeline starting at ``start`` (default: now); returns their ids."""
@@ -197,7 +315,7 @@ class Engine:
             begin = self._now() if start is None else start
             for rule in rules:
                 _schedule(rule, begin)
-            self._state = _State(self._state.rules + rules, {})
+            self._state = _State(self._state.rules + rules)
         return [rule.index for rule in rules]
 
     def remove(self, ids: Iterable[int] | None = None) -> list[int]:
@@ -205,14 +323,14 @@ class Engine:
         with self._lock:
             wanted = None if ids is None else set(ids)
             kept = tuple(rule for rule in self._state.rules if wanted is not None and rule.index not in wanted)
-            removed = [rule.index for rule in self._state.rules if rule not in kept]
-            self._state = _State(kept, {})
+            removed = [rule.index for rule in self._state.rules if wanted is None or rule.index in wanted]
+            self._state = _State(kept)
         return removed
 
     def reset(self) -> None:
         """Disarm every fault and number new ones from 0 again (same seed: the same random streams)."""
         with self._lock:
-            self._state = _State((), {})
+            self._state = _State(())
             self._next_id = 0
 
     def now(self) -> float:
@@ -223,33 +341,31 @@ class Engine:
         """Seconds since the timeline started (0 before it did)."""
         return 0.0 if self.started_at is None else self._now() - self.started_at
 
-    def _candidates(self, call: Call) -> _Candidates:
+    def _candidates(self, call: Call, now: float) -> _Candidates:
         state = self._state
-        key = (call.service, call.region, call.global_endpoint)
-        found = state.index.get(key)
-        if found is None:
-            found = _build(state.rules, key)
-            state.index[key] = found
-        return found
+        epoch = state.epoch
+        if not epoch.since <= now < epoch.until:
+            epoch = state.epoch = _Epoch(state.rules, now)
+        return epoch.candidates((call.service, call.region, call.global_endpoint))
 
     def decide(self, call: Call) -> Decision:
         """What happens to ``call`` now."""
-        rules = self._candidates(call).lookup(call)
+        now = self._now()
+        rules = self._candidates(call, now).lookup(call)
         if not rules:
             return PASS
-        now = self._now()
         for rule in rules:
             if not rule.start <= now < rule.end:
                 continue
             if rule.operations is not None and call.operation not in rule.operations:
                 continue
-            prefix = rule.fault.key_prefix
-            if prefix is not None and not (call.key or "").startswith(prefix):
+            if rule.buckets is not None and call.bucket not in rule.buckets:
                 continue
+            # The key prefix is the index's: a rule is found only under a prefix the key starts with.
             draw = None
-            if rule.fault.probability < 1.0:
-                draw = rule.rng.random()
-                if draw >= rule.fault.probability:
+            if rule.probability < 1.0:
+                draw = rule.random()
+                if draw >= rule.probability:
                     continue
             return rule.fire(call, draw)
         return PASS
@@ -283,25 +399,33 @@ def _schedule(rule: _Rule, start: float) -> None:
     rule.end = math.inf if rule.fault.for_ is None else rule.start + rule.fault.for_
 
 
-def _build(rules: tuple[_Rule, ...], key: tuple[str, str, bool]) -> _Candidates:
-    """The candidates of one (service, region, global endpoint)."""
-    matching = [rule for rule in rules if rule.targets(*key)]
-    if not matching:
+def _too_many(buckets: frozenset[str], operations: frozenset[str]) -> bool:
+    return len(buckets) * len(operations) > _MAX_PAIRS
+
+
+def _build(rules: list[_Rule]) -> _Candidates:
+    """The candidates of one (service, region, global endpoint) from the rules that target it, in order."""
+    if not rules:
         return _EMPTY
-    general: list[_Rule] = []
-    by_bucket: dict[str, list[_Rule]] = {}
-    by_operation: dict[str, list[_Rule]] = {}
-    for rule in matching:
-        if rule.buckets is not None:
-            for bucket in rule.buckets:
-                by_bucket.setdefault(bucket, []).append(rule)
-        elif rule.operations is not None:
-            for operation in rule.operations:
-                by_operation.setdefault(operation, []).append(rule)
-        else:
-            general.append(rule)
-    return _Candidates(
-        tuple(general),
-        {name: tuple(group) for name, group in by_bucket.items()},
-        {name: tuple(group) for name, group in by_operation.items()},
-    )
+    groups: dict[_GroupKey, _Group] = {}
+    for rule in rules:
+        buckets: Iterable[str | None] = (None,) if rule.buckets is None else rule.buckets
+        operations: Iterable[str | None] = (None,) if rule.operations is None else rule.operations
+        if rule.buckets is not None and rule.operations is not None and _too_many(rule.buckets, rule.operations):
+            # Filed under the narrower dimension only; decide() checks the other per call.
+            if len(rule.buckets) <= len(rule.operations):
+                operations = (None,)
+            else:
+                buckets = (None,)
+        for bucket in buckets:
+            for operation in operations:
+                group = groups.get((bucket, operation))
+                if group is None:
+                    group = groups[(bucket, operation)] = _Group()
+                if rule.prefix is None:
+                    group.plain.append(rule)
+                else:
+                    group.prefixed.setdefault(rule.prefix, []).append(rule)
+    for group in groups.values():
+        group.lengths = tuple(sorted({len(prefix) for prefix in group.prefixed}))
+    return _Candidates(groups, any(bucket is not None for bucket, _ in groups))

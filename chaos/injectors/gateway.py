@@ -44,7 +44,7 @@ from chaos.injectors.connection import (
     read_body,
 )
 from chaos.injectors.control import MAX_BODY, ControlApi, error
-from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ, warm_service_names
+from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
 from chaos.model import Guardrails
 
 __all__ = ["DEFAULT_HOLD", "MAX_FORM_BODY", "FaultMiddleware", "GatewayInjector", "GatewayServer", "is_loopback"]
@@ -331,7 +331,11 @@ class GatewayServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> GatewayServer:
-        """Serve in a background thread (S3's first request is prepared meanwhile, see :meth:`warm`)."""
+        """Serve in a background thread; S3's first request is prepared meanwhile (see :meth:`warm`).
+
+        Other services' recognition tables are built when a request first needs them (most requests need
+        only their own service's): warming every service's model held hundreds of MB for the gateway's life.
+        """
         threading.Thread(target=self.warm, name="outage-gateway-warm", daemon=True).start()
         self._thread = threading.Thread(target=self.server.serve_forever, name="outage-gateway", daemon=True)
         self._thread.start()
@@ -351,7 +355,6 @@ class GatewayServer:
                 describe(HttpRequest(method, "127.0.0.1", "/warm-bucket/key", "", {"authorization": scope}), _no_region)
         except Exception:  # warming is an optimisation: the first request would do it anyway
             logging.getLogger(__name__).debug("warming moto's S3 failed", exc_info=True)
-        warm_service_names()
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` is called from another."""

@@ -10,12 +10,17 @@ JSON, ``Action`` for query and EC2, the method, path and query matched against b
 from __future__ import annotations
 
 import functools
+import gzip
+import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus
+
+from botocore.loaders import Loader
 
 from chaos.engine import botodata
 from chaos.engine.call import Call
@@ -227,19 +232,46 @@ class _ServiceNames:
     @staticmethod
     def _scan() -> dict[str, list[str]]:
         names: dict[str, list[str]] = {}
+        loader = Loader()
         for service in sorted(botodata.known_services()):
-            metadata = botodata.service_model(service).metadata
+            metadata = _metadata(loader, service)
             for alias in {metadata.get("signingName"), metadata.get("endpointPrefix")}:
                 if alias and alias != service:
                     names.setdefault(alias, []).append(service)
         return names
 
 
+def _metadata(loader: Loader, service: str) -> dict[str, Any]:
+    """A service model's ``metadata``, read from the head of its file where it is found there.
+
+    Loading ~400 whole models to read a few names each left the gateway at ~430 MB for good (the
+    allocator keeps what they used); the metadata is the first object of each file.
+    """
+    try:
+        version = loader.determine_latest_version(service, "service-2")
+        for root in loader.search_paths:
+            base = os.path.join(root, service, version, "service-2.json")
+            for path, opener in ((base + ".gz", gzip.open), (base, open)):
+                if os.path.exists(path):
+                    with opener(path, "rt", encoding="utf-8") as handle:
+                        head = handle.read(_METADATA_HEAD)
+                    start = head.find('"metadata"')
+                    if start >= 0:
+                        found, _ = json.JSONDecoder().raw_decode(head, head.index("{", start))
+                        return dict(found)
+    except (OSError, ValueError, LookupError):
+        pass
+    model: dict[str, Any] = loader.load_service_model(service, "service-2")  # a loader of its own: not kept
+    return dict(model.get("metadata", {}))
+
+
+_METADATA_HEAD = 16 * 1024
 _SERVICE_NAMES = _ServiceNames()
 
 
 def warm_service_names() -> None:
-    """Scan botocore's models for signing names now (a few seconds), rather than on a first request."""
+    """Scan botocore's models for signing names now (a few seconds) rather than on the first request
+    that needs them: one whose signing name is not a service's name, or is not recognised by it."""
     _SERVICE_NAMES.lookup("s3", extended=True)
 
 

@@ -180,17 +180,31 @@ def test_sampling_of_one_fault_is_not_disturbed_by_other_calls() -> None:
 
 
 def test_a_thousand_faults_that_match_nothing_are_not_scanned() -> None:
-    faults = [fault(service="dynamodb", region="eu-west-1") for _ in range(250)]
-    faults += [fault(service="s3", region="us-west-2") for _ in range(250)]
-    faults += [fault(service="s3", buckets=[f"other-{i}"]) for i in range(250)]
-    faults += [fault(service="s3", operations=["DeleteObjects"]) for i in range(250)]
+    faults = [fault(service="dynamodb", region="eu-west-1") for _ in range(200)]
+    faults += [fault(service="s3", region="us-west-2") for _ in range(200)]
+    faults += [fault(service="s3", buckets=[f"other-{i}"]) for i in range(200)]
+    faults += [fault(service="s3", operations=["DeleteObjects"]) for i in range(200)]
+    faults += [fault(service="s3", buckets=["photos"], key_prefix=f"tmp/{i}/") for i in range(200)]
     engine = armed(*faults)
     assert engine.decide(GET).action is Action.PASS
-    candidates = engine._candidates(GET)
-    assert candidates.general == ()
-    assert (len(candidates.by_bucket), len(candidates.by_operation["DeleteObjects"])) == (250, 250)
+    candidates = engine._candidates(GET, engine.now())
     assert candidates.lookup(GET) == ()
-    assert engine.decide(Call("s3", "DeleteObjects", "us-east-1", bucket="other-7")).fault_index == 500 + 7
+    assert len(candidates.groups[(None, "DeleteObjects")].plain) == 200
+    assert len(candidates.groups[("photos", None)].prefixed) == 200
+    assert engine.decide(Call("s3", "DeleteObjects", "us-east-1", bucket="other-7")).fault_index == 400 + 7
+    assert engine.decide(Call("s3", "GetObject", "us-east-1", bucket="photos", key="tmp/12/x")).fault_index == 812
+
+
+def test_a_fault_that_starts_later_is_indexed_when_its_time_comes() -> None:
+    clock = Clock()
+    later = [fault(service="s3", key_prefix=f"k{i}", after=f"{i}s", **{"for": "1s"}) for i in range(100)]
+    engine = armed(*later, clock=clock)
+    for second in range(100):
+        clock.now = 1000.0 + second + 0.5
+        assert engine.decide(Call("s3", "GetObject", "us-east-1", bucket="b", key=f"k{second}")).fault_index == second
+        assert not engine.decide(Call("s3", "GetObject", "us-east-1", bucket="b", key=f"k{second + 1}")).fired
+    clock.now = 999.0  # a clock that goes back is answered from a new index, not a stale one
+    assert not engine.decide(Call("s3", "GetObject", "us-east-1", bucket="b", key="k0")).fired
 
 
 def test_bucket_and_operation_scoped_rules_keep_declaration_order() -> None:
