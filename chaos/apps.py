@@ -224,7 +224,9 @@ class InProcessApp:
         self._application = target() if not required else target  # a factory takes no required argument
         self._server = make_server("127.0.0.1", 0, self._application, threaded=True)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="chaos-app", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="chaos-app", daemon=True
+        ).start()
         url = str(self.spec.url.replace("{port}", str(self._server.server_port)))
         self.journal("app_started", url=url)
         return url

@@ -227,10 +227,10 @@ class Journal:
             self._write()
 
     def resource(self, kind: str, /, **fields: Any) -> None:
-        """Record, before it exists, something rollback must undo if the run dies (written at once)."""
+        """Record, before it exists, something rollback must undo if the run dies (written and synced at once)."""
         with self._lock:
             self.data["resources"].append({"kind": kind, **fields})
-            self._write()
+            self._write(sync=True)
 
     def update(self, **fields: Any) -> None:
         """Set top-level fields and write the journal."""
@@ -239,24 +239,30 @@ class Journal:
             self._write()
 
     def finish(self, status: str, **fields: Any) -> None:
-        """Record the final status and write the journal."""
+        """Record the final status and write the journal (synced)."""
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
-        self.update(status=status, ended_at=_now(), duration=round(self.elapsed(), 3), **fields)
+        with self._lock:
+            self.data.update(status=status, ended_at=_now(), duration=round(self.elapsed(), 3), **fields)
+            self._write(sync=True)
 
     def write(self) -> None:
-        """Write the journal now."""
+        """Write the journal now (synced)."""
         with self._lock:
-            self._write()
+            self._write(sync=True)
 
-    def _write(self) -> None:
+    def _write(self, sync: bool = False) -> None:
+        """Replace the journal atomically. Every write survives the death of this process (the page cache
+        outlives it); ``sync`` also makes it survive the machine's: for what rollback needs and the
+        final status, not for every phase and check."""
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
             with temporary.open("w") as handle:
                 json.dump(self.data, handle, indent=2, default=str)
                 handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+                if sync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             temporary.replace(self.path)
         finally:
             temporary.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -305,19 +306,34 @@ class Runner:
             self._app = InProcessApp(app, self.seed, self.journal.event)
             self._injector = self._app.injector
         else:
-            from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
-
-            self._injector = GatewayInjector(seed=self.seed)
-            self._injector.arm(limits=self.limits)  # no fault yet: the gateway passes everything to moto
-            self._gateway = GatewayServer(self._injector, port=0)
-            self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
-            self._gateway.start()
-            self.journal.event("gateway", url=self._gateway.url)
-            self._app = ProcessApp(app, self._gateway.url, self.journal.event, self.journal.resource)
+            # The gateway's socket listens before the application starts, and the gateway (moto's import,
+            # half a second) is built while the application starts: its first call waits in the backlog.
+            listening = socket.create_server(("127.0.0.1", 0), backlog=128)
+            url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+            self.journal.event("gateway", url=url)
+            self._app = ProcessApp(app, url, self.journal.event, self.journal.resource)
+            base_url = self._app.start()
+            try:
+                self._start_gateway(listening)
+            finally:
+                listening.close()  # the server holds its own duplicate
+            self._wait_ready(base_url + app.ready, app.ready_timeout)
+            return base_url
         assert self._app is not None
         base_url = self._app.start()
         self._wait_ready(base_url + app.ready, app.ready_timeout)
         return base_url
+
+    def _start_gateway(self, listening: socket.socket) -> None:
+        """The outage gateway on an already listening socket, passing everything to an empty moto."""
+        from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
+
+        injector = GatewayInjector(seed=self.seed)
+        self._injector = injector
+        injector.arm(limits=self.limits)  # no fault yet: the gateway passes everything to moto
+        self._gateway = GatewayServer(injector, port=0, sock=listening)
+        self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
+        self._gateway.start()
 
     def _start_running(self, app: App) -> None:
         """An application that is already running, and the shared gateway it points at."""

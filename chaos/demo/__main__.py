@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"demo document service ({args.variant}) on http://{args.host}:{server.server_port}", flush=True)
-    server.serve_forever()
+    server.serve_forever(poll_interval=0.05)  # SIGTERM -> shutdown within 50 ms, not 0.5 s
     server.server_close()
     return 0
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import difflib
 import functools
-from typing import Any
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from botocore.loaders import Loader
-from botocore.model import ServiceModel
+if TYPE_CHECKING:
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
 
 __all__ = [
     "GLOBAL_REGION",
@@ -30,19 +35,46 @@ GLOBAL_REGION = "aws-global"
 
 @functools.cache
 def _loader() -> Loader:
+    from botocore.loaders import Loader  # noqa: PLC0415 - botocore itself only when a model is needed
+
     return Loader()
 
 
 @functools.cache
+def _data_dir() -> Path:
+    """botocore's bundled data, found without importing botocore (validating a file stays quick)."""
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("botocore is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _data(name: str) -> Any:
+    """One of botocore's top-level data files (``endpoints``, ``_retry``), as botocore's loader reads it."""
+    plain = _data_dir() / f"{name}.json"
+    if plain.exists():
+        return json.loads(plain.read_bytes())
+    return json.loads(gzip.decompress((_data_dir() / f"{name}.json.gz").read_bytes()))
+
+
+@functools.cache
 def known_services() -> frozenset[str]:
-    """Every botocore service name (``s3``, ``dynamodb``, ...)."""
-    return frozenset(_loader().list_available_services("service-2"))
+    """Every botocore service name (``s3``, ``dynamodb``, ...): a directory with a ``service-2`` model."""
+    found = set()
+    for service in _data_dir().iterdir():
+        if not service.is_dir():
+            continue
+        for version in service.iterdir():
+            if (version / "service-2.json").exists() or (version / "service-2.json.gz").exists():
+                found.add(service.name)
+                break
+    return frozenset(found)
 
 
 @functools.cache
 def known_regions() -> frozenset[str]:
     """Every region of every partition in botocore's endpoint data, plus ``aws-global``."""
-    data = _loader().load_data("endpoints")
+    data = _data("endpoints")
     regions = {GLOBAL_REGION}
     for partition in data["partitions"]:
         regions.update(partition.get("regions", {}))
@@ -52,7 +84,7 @@ def known_regions() -> frozenset[str]:
 @functools.cache
 def global_services() -> frozenset[str]:
     """Services with one global endpoint (IAM, Route 53, CloudFront...): clients are in ``aws-global``."""
-    data = _loader().load_data("endpoints")
+    data = _data("endpoints")
     found = set()
     for partition in data["partitions"]:
         if partition.get("partition") != "aws":
@@ -74,6 +106,8 @@ def service_prefix(service: str) -> str:
 @functools.cache
 def service_model(service: str) -> ServiceModel:
     """botocore's model of one service."""
+    from botocore.model import ServiceModel  # noqa: PLC0415
+
     return ServiceModel(_loader().load_service_model(service, "service-2"), service_name=service)
 
 
@@ -86,7 +120,7 @@ def operation_names(service: str) -> frozenset[str]:
 @functools.cache
 def retry_config() -> dict[str, Any]:
     """botocore's legacy retry configuration (``_retry.json``)."""
-    data: dict[str, Any] = _loader().load_data("_retry")
+    data: dict[str, Any] = _data("_retry")
     return data
 
 

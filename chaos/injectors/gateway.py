@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -295,6 +296,7 @@ class GatewayServer:
         access_log: bool = False,
         limits: Limits | None = None,
         backend: Backend | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         if not is_loopback(host) and not token:
             raise ConfigError(f"--host {host} is not loopback: the control API would be open; set --token")
@@ -312,11 +314,16 @@ class GatewayServer:
             self._moto = DomainDispatcherApplication(create_backend_app)
         app: WsgiApp = backend if backend is not None else self._moto  # type: ignore[assignment]
         self.server = make_server(
-            host, port, injector.wrap(app, token, limits, backend), threaded=True, request_handler=OneRequestHandler
+            host,
+            port,
+            injector.wrap(app, token, limits, backend),
+            threaded=True,
+            request_handler=OneRequestHandler,
+            fd=None if sock is None else sock.fileno(),  # a socket already listening (the caller closes its copy)
         )
         self.server.daemon_threads = True  # type: ignore[attr-defined]  # socketserver.ThreadingMixIn
         self.host = host
-        self.port = int(self.server.server_port)
+        self.port = int(self.server.socket.getsockname()[1])  # also when given a listening socket
         self._thread: threading.Thread | None = None
 
     @staticmethod
@@ -337,7 +344,9 @@ class GatewayServer:
         only their own service's): warming every service's model held hundreds of MB for the gateway's life.
         """
         threading.Thread(target=self.warm, name="outage-gateway-warm", daemon=True).start()
-        self._thread = threading.Thread(target=self.server.serve_forever, name="outage-gateway", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="outage-gateway", daemon=True
+        )  # stop() waits for the loop to notice: 50 ms, not socketserver's 0.5 s
         self._thread.start()
         return self
 
