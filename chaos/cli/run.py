@@ -93,7 +93,16 @@ def run(
             typer.echo(f"report: {path}")
     if late:
         typer.echo(f"{late.signal} came after the run had finished and rolled back; its result stands", err=True)
+    _ignore_signals()  # Python restores the default handlers while it exits: one more SIGTERM would kill it (143)
     raise typer.Exit(result.exit_code)
+
+
+def _ignore_signals() -> None:
+    """The run is final: Ctrl-C and SIGTERM change nothing any more, not even the exit code."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _print_result(result: RunResult) -> None:
