@@ -18,7 +18,7 @@ from chaos.injectors.iam import IamInjector, poll
 from chaos.journal import Journal
 from chaos.model import Experiment
 from chaos.verify.checks import CheckResult
-from chaos.verify.stop import StopWatch
+from chaos.verify.stopwatch import StopWatch
 
 __all__ = ["IamRun"]
 

@@ -39,7 +39,8 @@ from chaos.verify.load import LoadGenerator
 from chaos.verify.log import RequestLog
 from chaos.verify.probes import ProbeResult, http_get, probe
 from chaos.verify.progress import NoProgress, Progress, Snapshot
-from chaos.verify.stop import Stopped, StopWatch
+from chaos.verify.stop import Stopped
+from chaos.verify.stopwatch import StopWatch
 from chaos.verify.verdict import Measurements, judge, load_summary, probes_dicts, timeseries
 from chaos.verify.watch import HealthPoller, Ticker
 
@@ -90,6 +91,7 @@ class Runner:
         seed: int | None = None,
         progress: Progress | None = None,
         project_dir: Path | None = None,
+        signals: SignalFlag | None = None,
     ) -> None:
         self.experiment = experiment
         self.source = source
@@ -99,7 +101,8 @@ class Runner:
         self.journal_path = journal_path or default_path(experiment.title)
         self.progress = progress or NoProgress()
         self._abort = threading.Event()
-        self._signal = SignalFlag()
+        self._signal = signals if signals is not None else SignalFlag()
+        """Set by SIGINT/SIGTERM (a game day passes its own, so a signal between two runs is not lost)."""
         self._abort_reason = ""
         self._stopped_in = ""
         self._load_error = ""
@@ -196,6 +199,7 @@ class Runner:
     def _signalled(self) -> bool:
         if self._signal and not self._abort.is_set():
             self.abort(f"stopped by {self._signal.signal}")
+            self._pull_faults()
         return self._abort.is_set()
 
     def _check_abort(self) -> None:
@@ -231,8 +235,10 @@ class Runner:
         experiment = self.experiment
         app, load = experiment.app, experiment.load
         assert app is not None and load is not None and self.seed is not None
-        base_url = self._start_everything(app)
         measured = Measurements(RequestLog(graceful=experiment.expect.graceful_statuses, seed=self.seed))
+        # Prepared before the application starts: an in-process run swaps in fake credentials then.
+        watch = self._stop_watch(measured.log, settle=load.timeout)
+        base_url = self._start_everything(app)
         measured.before = self._steady_state("before", base_url)
         if measured.before and not all(result.passed for _, result in measured.before):
             failing = "; ".join(f"{name}: {r.reason}" for name, r in measured.before if not r.passed)
@@ -245,7 +251,6 @@ class Runner:
         load_seconds = experiment.phases.baseline + (experiment.fault_phase or 0.0) + experiment.phases.recovery
         planned = time.monotonic() - self._started + load_seconds  # when the load ends, on the snapshots' clock
         self._ticker = Ticker(self.progress, lambda: self._snapshot(measured.log, planned)).start()  # to rollback
-        watch = self._stop_watch(measured.log)
         try:
             self._wait(experiment.phases.baseline)
             self._load_alive()
@@ -274,20 +279,35 @@ class Runner:
             self.journal.event("check", name=result.name, passed=result.passed)
         return results
 
-    def _stop_watch(self, log: RequestLog | None) -> StopWatch:
+    def _stop_watch(self, log: RequestLog | None, settle: float = 5.0) -> StopWatch:
         """The experiment's stop conditions, checked now that they can be (an alarm that does not exist
         is an error before any fault), watched from the start of the faults."""
-        watch = StopWatch(self.experiment.stop_when, self._stopped, log=log, origin=self._started)
+        watch = StopWatch(self.experiment.stop_when, self._stopped, log=log, settle=settle, origin=self._started)
         try:
-            watch.prepare()
+            watch.prepare(stopped=lambda: bool(self._signal))
         except Exception as exc:
             raise ChaosError(f"cannot watch the stop conditions: {exc}") from None
+        self._check_abort()
         return watch
 
     def _stopped(self, stopped: Stopped) -> None:
-        """A stop condition fired: everything is rolled back now."""
+        """A stop condition fired: the faults go at once (from this thread), then the whole rollback."""
         self.journal.event("stop_condition", name=stopped.name, kind=stopped.kind, detail=stopped.detail)
         self.abort(str(stopped))
+        self._pull_faults()
+
+    def _pull_faults(self) -> None:
+        """Remove the injector's faults now, without waiting for the load or the watchers to wind down
+        (the rollback checks it again); an in-process or gateway injector does it in microseconds."""
+        injector = self._injector
+        if injector is None:  # an IAM run's policies are removed by its rollback (IAM calls take their time)
+            return
+        try:
+            removed = injector.remove()
+        except Exception as exc:  # the rollback will try again and say what it found
+            self.journal.event("faults_removed", error=str(exc))
+            return
+        self.journal.event("faults_removed", ids=removed, at_once=True)
 
     def _load_failed(self, error: str) -> None:
         """A crash in the load generator stops the run at once: the runner's error, never a verdict."""

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from chaos import exits
 from chaos.cli.helptext import CONTEXT, OutageCommand, OutageGroup
+
+if TYPE_CHECKING:
+    from chaos.history import History
 
 __all__ = ["app"]
 
@@ -55,11 +58,14 @@ def run(
     """Run the suite's experiments in order and write one combined report.
 
     Exit 0 when every experiment was graceful, 1 when one was not, 3 when the day was refused (outside its
-    window) or stopped, 4 when a rollback was incomplete, 2 when the suite or an experiment is invalid.
+    window, its report directory held by another day) or stopped, 4 when a rollback was incomplete, 2 when
+    the suite, an experiment, the history database or the report directory is invalid. With
+    --skip-outside-window, a day that already ran in this opening of its window is not run again (exit 0).
     """
-    from chaos.gameday.day import outside_window, run_day
+    from chaos.cli.signals import stop_on_signals
+    from chaos.errors import ConfigError
+    from chaos.gameday.day import ReportBusy, already_ran, outside_window, run_day
     from chaos.gameday.suite import LoadedSuite
-    from chaos.history import History
     from chaos.verify.progress import for_terminal
 
     loaded = _load(suite)
@@ -71,26 +77,56 @@ def run(
             return
         typer.echo(f"{suite}: refused: {refusal} (--ignore-window to run anyway)", err=True)
         raise typer.Exit(exits.REFUSED)
-    progress = for_terminal()
-    with History(_history_path(db)) as history:
+    history = _open_history(db)
+    with history:
+        if skip_outside_window and not ignore_window:
+            try:
+                done = already_ran(loaded, history)
+            except ConfigError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(exits.INVALID) from None
+            if done is not None:
+                typer.echo(f"{suite}: {done}: nothing run")
+                return
+        # Ctrl-C and SIGTERM stay caught until the command ends: the day stops at the next experiment, and
+        # one that comes once the day is over cannot cut its report short.
+        signals = stop_on_signals()
+        progress = for_terminal()
         try:
-            result = run_day(loaded, report, history=history, progress=progress)
-        finally:
-            progress.close()
+            try:
+                result = run_day(loaded, report, history=history, progress=progress, signals=signals)
+            finally:
+                progress.close()
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(exits.INVALID) from None
+        except ReportBusy as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(exits.REFUSED) from None
     typer.echo("")
     for played in result.played:
         typer.echo(f"  {played.status.upper():<10} {played.title}  ({played.file})")
+        if played.error:
+            typer.echo(f"             {played.error}")
     typer.echo(f"\n{result.verdict}: {result.reason}")
     for path in result.reports:
         typer.echo(f"report: {path}")
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     raise typer.Exit(result.exit_code)
 
 
-def _history_path(db: Path | None) -> Path:
+def _open_history(db: Path | None) -> History:
+    """The history database (``--db``, else ``[tool.chaos] history``, else the default), or exit 2 saying why not."""
+    from chaos.errors import ConfigError
     from chaos.guardrails import project_history
-    from chaos.history import DEFAULT_PATH
+    from chaos.history import DEFAULT_PATH, History
 
-    return db or project_history() or DEFAULT_PATH
+    try:
+        return History(db or project_history() or DEFAULT_PATH)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.INVALID) from None
 
 
 @gameday.command("schedule", cls=OutageCommand)
@@ -109,6 +145,7 @@ def schedule(
 ) -> None:
     """Print the suite's schedule, derived from its window: a crontab entry, a GitHub Actions workflow,
     or the input of EventBridge Scheduler's CreateSchedule."""
+    from chaos.errors import ConfigError
     from chaos.gameday import schedule as schedules
     from chaos.gameday.suite import LoadedSuite
 
@@ -123,7 +160,11 @@ def schedule(
         raise typer.Exit(exits.INVALID)
     title = loaded.suite.title
     if print_ == "cron":
-        typer.echo(schedules.cron(window, str(suite), report, str(Path.cwd())), nl=False)
+        try:
+            typer.echo(schedules.cron(window, str(suite), report, str(Path.cwd())), nl=False)
+        except ConfigError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(exits.INVALID) from None
     elif print_ == "github":
         typer.echo(schedules.github(window, str(suite), title, report), nl=False)
     else:

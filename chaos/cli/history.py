@@ -29,26 +29,37 @@ def history(
             metavar="FILE", help="The history database (default: [tool.chaos] history, else .chaos/history.db)."
         ),
     ] = None,
-    last: Annotated[int, typer.Option(help="How many runs per experiment.", metavar="N")] = 10,
+    last: Annotated[int, typer.Option(help="How many runs per experiment.", metavar="N", min=1)] = 10,
 ) -> None:
     """Show each experiment's runs (date, verdict, every check's measured value) and whether it is
-    improving or regressing, naming the checks that newly fail."""
+    improving or regressing, naming the checks that newly fail.
+
+    Exit 0; 2 when the database cannot be read, or EXPERIMENT has no run in it."""
+    from chaos.errors import ConfigError
     from chaos.guardrails import project_history
     from chaos.history import DEFAULT_PATH, History, trend
 
-    path = db or project_history() or DEFAULT_PATH
-    if not path.is_file():
-        typer.echo(f"no history yet at {path}: runs of outage run and outage gameday run are recorded there", err=True)
-        raise typer.Exit(exits.INVALID if experiment else exits.OK)
-    with History(path) as store:
-        names = [experiment] if experiment else store.experiments()
-        report = []
-        for name in names:
-            runs = store.runs(name, limit=max(last, 2))
-            if not runs:
-                typer.echo(f"no run of {name!r} in {path}", err=True)
-                raise typer.Exit(exits.INVALID)
-            report.append((runs[-1].experiment, runs, trend(runs)))
+    try:
+        path = db or project_history() or DEFAULT_PATH
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{path}: the history database is not a file; give a file (--db FILE)")
+        if not path.exists():
+            typer.echo(
+                f"no history yet at {path}: runs of outage run and outage gameday run are recorded there", err=True
+            )
+            raise typer.Exit(exits.INVALID if experiment else exits.OK)
+        with History(path) as store:
+            names = [experiment] if experiment else store.experiments()
+            report = []
+            for name in names:
+                runs = store.runs(name, limit=max(last, 2))
+                if not runs:
+                    typer.echo(f"no run of {name!r} in {path}", err=True)
+                    raise typer.Exit(exits.INVALID)
+                report.append((runs[-1].experiment, runs, trend(runs)))
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(exits.INVALID) from None
     if as_json:
         data = [
             {

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from chaos.report.text import xml_document
+
 __all__ = ["DayReport", "Played", "write_day"]
 
 VERDICTS = {
@@ -24,18 +26,29 @@ COLOURS = {"passed": "#1a7f37", "failed": "#cf222e", "skipped": "#6e7781"}
 
 @dataclass(frozen=True)
 class Played:
-    """One experiment of the day: its file, its journal (None when the day stopped before it), its reports."""
+    """One experiment of the day: its file, its journal (None when it never started), its reports."""
 
     file: str
     title: str
     journal: dict[str, Any] | None
     reports: str | None
     """The experiment's own report directory, relative to the day's."""
+    error: str | None = None
+    """Why it could not start (its journal held by another run, a setting it cannot run with)."""
 
     @property
     def status(self) -> str:
-        """passed, failed, unverified, aborted, error, or skipped."""
-        return "skipped" if self.journal is None else str(self.journal.get("status", "error"))
+        """passed, failed, unverified, aborted, error, or skipped (the day stopped before it)."""
+        if self.journal is None:
+            return "skipped" if self.error is None else "error"
+        return str(self.journal.get("status", "error"))
+
+    @property
+    def reason(self) -> str:
+        """Why it ended as it did."""
+        if self.journal is None:
+            return self.error or "the day stopped before this experiment"
+        return str(self.journal.get("reason") or "")
 
 
 @dataclass(frozen=True)
@@ -71,10 +84,10 @@ def markdown(day: DayReport) -> str:
             f"{_cell(', '.join(failed))} | {link} |"
         )
     for played in day.played:
-        if played.journal is None:
+        if played.status == "skipped":
             continue
-        lines += ["", f"## {played.title}", "", _cell(played.journal.get("reason")), ""]
-        checks = played.journal.get("checks", [])
+        lines += ["", f"## {played.title}", "", _cell(played.reason), ""]
+        checks = (played.journal or {}).get("checks", [])
         if checks:
             lines += ["| check | result | measured | limit | why |", "|---|---|---|---|---|"]
             for check in checks:
@@ -99,7 +112,7 @@ def junit(day: DayReport) -> str:
             tests=str(len(checks) or 1),
             failures=str(sum(1 for check in checks if not check.get("passed"))),
             errors=str(1 if played.status in ("aborted", "error") else 0),
-            skipped=str(1 if played.journal is None else 0),
+            skipped=str(1 if played.status == "skipped" else 0),
             timestamp=str(journal.get("started_at") or day.started_at),
             time=f"{float(journal.get('duration') or 0):.3f}",
         )
@@ -112,15 +125,14 @@ def junit(day: DayReport) -> str:
             if not check.get("passed"):
                 failure = ElementTree.SubElement(case, "failure", message=reason, type="NotGraceful")
                 failure.text = f"measured {check.get('measured')}, limit {check.get('limit')}: {reason}"
-        if played.journal is None or played.status in ("aborted", "error") or not checks:
+        if played.status in ("skipped", "aborted", "error") or not checks:
             case = ElementTree.SubElement(suite, "testcase", classname=played.title, name="run")
-            if played.journal is None:
-                ElementTree.SubElement(case, "skipped", message="the day stopped before this experiment")
+            if played.status == "skipped":
+                ElementTree.SubElement(case, "skipped", message=played.reason)
             elif played.status in ("aborted", "error"):
-                message = str(journal.get("reason", ""))
+                message = played.reason
                 ElementTree.SubElement(case, "error", message=message, type=played.status).text = message
-    ElementTree.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(root, encoding="unicode") + "\n"
+    return xml_document(root)
 
 
 def page(day: DayReport) -> str:
@@ -131,7 +143,7 @@ def page(day: DayReport) -> str:
         failed = [c["name"] for c in (played.journal or {}).get("checks", []) if not c.get("passed")]
         link = f'<a href="{e(played.reports)}/report.html">report</a>' if played.reports else ""
         colour = COLOURS.get(played.status, "#9a6700")
-        why = e(str((played.journal or {}).get("reason", "")))
+        why = e(played.reason)
         rows.append(
             f"<tr><td>{e(played.title)}<br><code>{e(played.file)}</code></td>"
             f'<td style="color:{colour};font-weight:bold">{e(VERDICTS.get(played.status, played.status.upper()))}</td>'
@@ -179,6 +191,6 @@ def write_day(day: DayReport, directory: Path) -> list[Path]:
     written = []
     for name, text in (("report.html", page(day)), ("report.md", markdown(day)), ("junit.xml", junit(day))):
         path = directory / name
-        path.write_text(text)
+        path.write_text(text, encoding="utf-8", errors="replace")  # a lone surrogate from a journal: "?"
         written.append(path)
     return written

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from chaos.errors import ConfigError
 from chaos.gameday.window import DAYS, Window
 
 __all__ = ["FORMATS", "cron", "eventbridge", "github", "run_command"]
@@ -35,9 +36,16 @@ def _days(numbers: tuple[int, ...]) -> str:
 
 
 def cron(window: Window, suite: str, report: str | None = None, directory: str = ".") -> str:
-    """A crontab entry: ``CRON_TZ`` (cronie, systemd-cron) and the line at the window's opening time."""
+    """A crontab entry: ``CRON_TZ`` (cronie, systemd-cron) and the line at the window's opening time.
+
+    Raises ConfigError for a path a crontab line cannot hold (a line break)."""
     days = _days(tuple(sorted(_CRON_DAYS[day] for day in window.days)))
+    for what, value in (("the suite path", suite), ("--report", report or ""), ("the directory", directory)):
+        if "\n" in value or "\r" in value:
+            raise ConfigError(f"{what} {value!r} holds a line break, which a crontab line cannot hold")
     command = f"cd {shlex.quote(directory)} && {shlex.join(run_command(suite, report))}"
+    # cron turns every unescaped % of the command into a line break (quotes do not protect it); \% is a %.
+    command = command.replace("%", "\\%")
     return (
         f"# {window.describe()}; crons without CRON_TZ read the line in the machine's time zone,\n"
         "# and the run refuses to start outside the window whatever the cron thinks\n"

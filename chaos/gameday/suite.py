@@ -12,7 +12,8 @@ notes: Announced in #ops; on call: ...
 ```
 
 Validated like experiment files (unknown keys are errors, every problem located), and every
-experiment it names is loaded and validated too, before anything runs.
+experiment it names is loaded, validated and checked runnable by ``outage run`` too (an application
+to drive, a fault phase that ends), before anything runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chaos.documents import DocumentError, parse_document
+from chaos.errors import ConfigError
 from chaos.gameday.window import Window
 from chaos.loading import (
     MAX_FILE_BYTES,
@@ -38,6 +40,7 @@ from chaos.loading import (
     read_regular_file,
 )
 from chaos.model import Experiment
+from chaos.plan import check_runnable, make_plan
 
 __all__ = ["LoadedSuite", "Suite", "SuiteEntry", "load_suite"]
 
@@ -112,12 +115,24 @@ def load_suite(path: str | os.PathLike[str]) -> LoadedSuite:
     loaded, problems = [], []
     for index, entry in enumerate(suite.experiments):
         file = base / entry.file
+        line, column = locate(("experiments", index), positions)
         try:
-            loaded.append((entry, file, load_experiment(file)))
+            experiment = load_experiment(file)
         except ExperimentError as exc:
-            line, column = locate(("experiments", index), positions)
             problems.append(Problem(name, line, column, f"experiments[{index}]", f"{entry.file} is not runnable:"))
             problems += exc.problems
+            continue
+        try:
+            _check_runnable(experiment, str(file))
+        except ConfigError as exc:
+            problems.append(Problem(name, line, column, f"experiments[{index}]", f"{entry.file} cannot be run: {exc}"))
+            continue
+        loaded.append((entry, file, experiment))
     if problems:
         raise ExperimentError(problems)
     return LoadedSuite(suite, Path(path), loaded)
+
+
+def _check_runnable(experiment: Experiment, source: str) -> None:
+    """ConfigError when ``outage run`` could not run ``experiment`` (as the day's runner will plan it)."""
+    check_runnable(experiment, make_plan(experiment, source=source), source)

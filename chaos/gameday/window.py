@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from datetime import date, datetime, time, timedelta, timezone
@@ -14,7 +15,19 @@ __all__ = ["DAYS", "Window"]
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
+_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
+_SECOND = timedelta(seconds=1)
+
+
+@functools.lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    """The IANA zones a window may name: not the machine's ``localtime``, not ``Factory``, not the
+    ``posix/`` and ``right/`` copies (``right/`` counts leap seconds, which no clock here does)."""
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in ("localtime", "Factory") and not name.startswith(("posix/", "right/"))
+    )
 
 
 class Window(BaseModel):
@@ -34,7 +47,7 @@ class Window(BaseModel):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: str) -> str:
-        match = _HOURS.match(value)
+        match = _HOURS.fullmatch(value)
         if match is None:
             raise PydanticCustomError("hours", f"{value!r} is not 'HH:MM-HH:MM', e.g. '10:00-16:00'")
         start, end = (int(match[1]), int(match[2])), (int(match[3]), int(match[4]))
@@ -45,10 +58,13 @@ class Window(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
+        shown = repr(value) if len(value) <= 64 else f"{value[:40]!r}... ({len(value)} characters)"
+        if value not in _zones():  # before ZoneInfo, which opens whatever file the name leads to
+            raise PydanticCustomError("timezone", f"{shown} is not an IANA time zone, e.g. 'Europe/Berlin'")
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise PydanticCustomError("timezone", f"{value!r} is not an IANA time zone, e.g. 'Europe/Berlin'") from None
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            raise PydanticCustomError("timezone", f"{shown}: its time zone data cannot be read") from None
         return value
 
     @property
@@ -86,17 +102,70 @@ class Window(BaseModel):
         start, end = self._bounds(local.date())
         return start <= local < end
 
-    def next_open(self, after: datetime) -> datetime:
-        """When the window next opens after ``after`` (aware; in the window's zone)."""
-        local = after.astimezone(self.zone)
-        for offset in range(8):
+    def _openings(self, around: datetime) -> list[datetime]:
+        """Every instant (UTC) at which the window opens, from two days before ``around`` to eight after.
+
+        Computed on instants, not wall-clock times: across a daylight-saving change an opening time may
+        not exist (the window then opens when the clocks jump into it) or may happen twice (the window
+        opens again when the clocks go back into it). A candidate is an opening when the window holds
+        it and did not hold the second before, or the second before was another day."""
+        local = around.astimezone(self.zone)
+        found: set[datetime] = set()
+        for offset in range(-2, 9):
             day = local.date() + timedelta(days=offset)
             if DAYS[day.weekday()] not in self.days:
                 continue
-            start, _ = self._bounds(day)
-            if start > local:
-                return start
+            candidates = [
+                datetime.combine(day, self.opens, self.zone).replace(fold=fold).astimezone(timezone.utc)
+                for fold in (0, 1)
+            ]
+            change = self._clock_change(day)
+            if change is not None:
+                candidates.append(change)
+            for instant in candidates:
+                before = instant - _SECOND
+                if self.contains(instant) and (
+                    not self.contains(before)
+                    or before.astimezone(self.zone).date() != instant.astimezone(self.zone).date()
+                ):
+                    found.add(instant)
+        return sorted(found)
+
+    def _clock_change(self, day: date) -> datetime | None:
+        """The instant (UTC, to the second) the zone changes its offset around ``day``, if it does."""
+        first = int(datetime.combine(day, time(0), self.zone).timestamp()) - 3 * 3600
+        last = first + 30 * 3600
+
+        def offset(seconds: int) -> timedelta | None:
+            return datetime.fromtimestamp(seconds, self.zone).utcoffset()
+
+        if offset(first) == offset(last):
+            return None
+        while last - first > 1:  # the first second with the new offset
+            middle = (first + last) // 2
+            if offset(middle) == offset(first):
+                first = middle
+            else:
+                last = middle
+        return datetime.fromtimestamp(last, timezone.utc)
+
+    def next_open(self, after: datetime) -> datetime:
+        """When the window next opens after ``after`` (aware; in the window's zone)."""
+        moment = after.astimezone(timezone.utc)
+        for instant in self._openings(moment):
+            if instant > moment:
+                return instant.astimezone(self.zone)
         raise AssertionError("a window with at least one day opens within a week")
+
+    def current_opening(self, now: datetime) -> datetime | None:
+        """When the opening of the window that holds ``now`` began (in the window's zone); None when the
+        window is closed. Each day's window is an opening of its own, even when the previous day's
+        window runs to midnight."""
+        moment = now.astimezone(timezone.utc)
+        if not self.contains(moment):
+            return None
+        began = [instant for instant in self._openings(moment) if instant <= moment]
+        return began[-1].astimezone(self.zone) if began else None
 
     def describe(self) -> str:
         """``mon, tue 10:00-16:00 Europe/Berlin``."""

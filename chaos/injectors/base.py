@@ -81,11 +81,11 @@ class Injector(ABC):
         admit(chosen, in_force, hold=hold, already_active=self.active_count())
         if faults is None:
             self._pending = ()
-        return self._arm(chosen, in_force)
+        return self._arm(chosen, in_force, hold)
 
     @abstractmethod
-    def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
-        """Start injecting ``faults`` (already admitted by the gate); their ids."""
+    def _arm(self, faults: tuple[Fault, ...], limits: Limits, hold: float | None = None) -> list[int]:
+        """Start injecting ``faults`` (already admitted by the gate, held at most ``hold`` seconds); their ids."""
 
     @abstractmethod
     def remove(self, ids: Iterable[int] | None = None) -> list[int]:
@@ -153,7 +153,7 @@ class EngineInjector(Injector):
     def active_faults(self) -> tuple[Fault, ...]:
         return tuple(self.engine.active()) if self._armed else ()
 
-    def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
+    def _arm(self, faults: tuple[Fault, ...], limits: Limits, hold: float | None = None) -> list[int]:
         if not self._armed:
             self.engine.arm()
             self._start()

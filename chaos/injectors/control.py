@@ -91,10 +91,15 @@ def _names_meet(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return not a or not b or "*" in a or "*" in b or bool(set(a) & set(b))
 
 
+def _regions(fault: Fault) -> tuple[str, ...]:
+    """The regions whose calls a fault can fail: the global endpoints are aws-global (the hook) and
+    us-east-1 (the gateway, where global calls are signed)."""
+    return (*fault.region, *(("us-east-1", "aws-global") if fault.include_global else ()))
+
+
 def overlap(first: Fault, second: Fault) -> bool:
     """Whether two faults can match the same call (their windows aside)."""
-    regions_a = (*first.region, *(("us-east-1",) if first.include_global else ()))
-    regions_b = (*second.region, *(("us-east-1",) if second.include_global else ()))
+    regions_a, regions_b = _regions(first), _regions(second)
     prefixes = first.key_prefix, second.key_prefix
     keys_meet = (
         None in prefixes
@@ -262,7 +267,7 @@ class ControlApi:
             if route == "/_chaos/faults":
                 return self._faults(method, body, query)
             if route.startswith("/_chaos/faults/"):
-                return self._one_fault(method, route.rsplit("/", 1)[1])
+                return self._one_fault(method, route.rsplit("/", 1)[1], _run_of(query))
         except _Invalid as exc:
             return error(400, exc.field, str(exc), problems=exc.problems)
         except Refused as exc:
@@ -379,13 +384,17 @@ class ControlApi:
                 return 200, {"removed": removed, "run": run}
         return error(405, "method", f"{method} is not allowed on /_chaos/faults")
 
-    def _one_fault(self, method: str, ident: str) -> Response:
+    def _one_fault(self, method: str, ident: str, run: str | None = None) -> Response:
         if method != "DELETE":
             return error(405, "method", "only DELETE is allowed on /_chaos/faults/<id>")
         if not _FAULT_ID.fullmatch(ident):
             shown = ident if len(ident) <= 40 else ident[:40] + "..."
             return error(400, "id", f"{shown!r} is not a fault id (a number of at most 18 digits)")
         with self._lock:
+            owner = self._runs.get(int(ident))
+            if run is not None and owner != run:
+                holder = f"run {owner}" if owner else "no run"
+                return error(409, "run", f"fault {ident} is not run {run}'s ({holder}'s)")
             removed = self.injector.remove([int(ident)])
             self._runs.pop(int(ident), None)
         if not removed:

@@ -155,7 +155,7 @@ class IamInjector(Injector):
             region_conditions=self.region_conditions,
         )
 
-    def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
+    def _arm(self, faults: tuple[Fault, ...], limits: Limits, hold: float | None = None) -> list[int]:
         if self._armed or self.created:
             raise InjectionError(f"run {self.run_id} is armed already: one set of deny policies per run")
         exposure = iam_violations(self.settings, self.duration, limits.guardrails)

@@ -183,9 +183,16 @@ class RemoteGatewayInjector(Injector):
         answer = self._client.call("GET", "/_chaos/health")
         return answer if isinstance(answer, dict) else {}
 
-    def _arm(self, faults: tuple[Fault, ...], limits: Limits) -> list[int]:
+    def _arm(self, faults: tuple[Fault, ...], limits: Limits, hold: float | None = None) -> list[int]:
         if not faults:
             return []
+        if hold is not None:  # each ends with the hold in the gateway itself, even if this runner dies
+            faults = tuple(
+                fault.model_copy(update={"for_": max(hold - fault.after, 0.001)})
+                if fault.end is None or fault.end > hold
+                else fault
+                for fault in faults
+            )
         if not self._recorded:  # written ahead: rollback removes this run's faults by its id
             self.record("gateway_faults", endpoint=self.endpoint, run=self.run_id)  # never the token
             self._recorded = True
@@ -202,13 +209,13 @@ class RemoteGatewayInjector(Injector):
             self._armed.clear()
             return removed
         removed = []
+        run = urllib.parse.urlencode({"run": self.run_id})
         for ident in ids:
-            try:
-                removed += [
-                    int(item) for item in self._client.call("DELETE", f"/_chaos/faults/{int(ident)}")["removed"]
-                ]
+            try:  # only if it is still this run's: after a reset another run may have the same id
+                answer = self._client.call("DELETE", f"/_chaos/faults/{int(ident)}?{run}")
+                removed += [int(item) for item in answer["removed"]]
             except InjectionError as exc:
-                if "answered 404" not in str(exc):  # gone already: it ended by itself
+                if "answered 404" not in str(exc) and "answered 409" not in str(exc):  # gone, or not ours now
                     raise
             self._armed.pop(int(ident), None)
         return removed

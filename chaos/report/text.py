@@ -3,6 +3,7 @@ per fault). Both carry what the HTML report says: units, what each check means, 
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree
 
 from chaos.report.banners import banners
@@ -10,7 +11,18 @@ from chaos.report.explain import description, limit_text, measured_text, note
 from chaos.report.trend import previous_runs_markdown
 from chaos.report.view import ReportView
 
-__all__ = ["junit", "markdown"]
+__all__ = ["junit", "markdown", "xml_document"]
+
+# What XML 1.0 forbids (control characters, lone surrogates, U+FFFE and U+FFFF): a title or a reason
+# holding one would make the whole file unreadable to every JUnit consumer.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_document(root: ElementTree.Element) -> str:
+    """``root`` as an XML 1.0 document, every character XML does not allow replaced by U+FFFD."""
+    ElementTree.indent(root)
+    text = ElementTree.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _NOT_XML.sub("\ufffd", text) + "\n"
 
 
 def _cell(value: object) -> str:
@@ -150,5 +162,4 @@ def junit(view: ReportView) -> str:
     found = banners(view)
     if found:
         ElementTree.SubElement(suite, "system-err").text = "\n".join(f"{b.title}. {b.text}" for b in found)
-    ElementTree.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suite, encoding="unicode") + "\n"
+    return xml_document(suite)

@@ -10,12 +10,8 @@ goes on blind.
 
 from __future__ import annotations
 
-import subprocess
-import threading
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Sequence
+import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +20,8 @@ from pydantic_core import PydanticCustomError
 
 from chaos.engine import botodata
 from chaos.engine.durations import Duration
-from chaos.verify.log import RequestLog
 
-__all__ = ["AlarmRef", "StopCondition", "StopHttp", "StopWatch", "Stopped"]
+__all__ = ["AlarmRef", "StopCondition", "StopHttp", "Stopped", "monitoring_client"]
 
 _KINDS = ("availability_below", "http", "cloudwatch_alarm", "command")
 
@@ -63,6 +58,13 @@ class AlarmRef(BaseModel):
     endpoint_url: str | None = Field(
         default=None, description="Another CloudWatch endpoint (LocalStack, moto); default: AWS's own."
     )
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise PydanticCustomError("url", f"{value!r} is not an http(s) URL")
+        return value
 
     @field_validator("region")
     @classmethod
@@ -137,140 +139,8 @@ def monitoring_client(alarm: AlarmRef) -> Any:
     client = boto3.session.Session().client(
         "cloudwatch", region_name=alarm.region, endpoint_url=alarm.endpoint_url, config=config
     )
+    moto = sys.modules.get("moto.core.models")  # an in-process run's AWS is moto's: the alarm is not there
+    stubber = getattr(moto, "botocore_stubber", None)
+    if stubber is not None:
+        client.meta.events.unregister("before-send", stubber)
     return exempt(client)
-
-
-class StopWatch:
-    """Checks every condition twice a second; the first that fires calls ``on_stop`` once."""
-
-    def __init__(
-        self,
-        conditions: Sequence[StopCondition],
-        on_stop: Callable[[Stopped], None],
-        *,
-        log: RequestLog | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        origin: float | None = None,
-        every: float = 0.5,
-    ) -> None:
-        self.conditions, self.on_stop, self.log, self.every = list(conditions), on_stop, log, every
-        self.clock = clock
-        self.origin = clock() if origin is None else origin
-        self.fired: Stopped | None = None
-        self._stop = threading.Event()
-        self._failures: dict[str, int] = {}
-        self._clients: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._run, name="chaos-stop-watch", daemon=True)
-
-    def prepare(self) -> None:
-        """Check, before any fault, that every alarm exists (a typo must not leave the run unguarded)."""
-        for condition in self.conditions:
-            if condition.cloudwatch_alarm is not None:
-                alarm = condition.cloudwatch_alarm
-                client = self._clients.setdefault(condition.name, monitoring_client(alarm))
-                found = client.describe_alarms(AlarmNames=[alarm.name]).get("MetricAlarms", [])
-                found += client.describe_alarms(AlarmNames=[alarm.name], AlarmTypes=["CompositeAlarm"]).get(
-                    "CompositeAlarms", []
-                )
-                if not found:
-                    raise LookupError(f"stop condition {condition.name!r}: no alarm {alarm.name!r} in {alarm.region}")
-
-    def start(self) -> StopWatch:
-        """Start watching."""
-        if self.conditions:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop watching."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for condition in self.conditions:
-                detail = self._check(condition)
-                if detail is not None and self.fired is None:
-                    self.fired = Stopped(condition.name, condition.kind, detail, round(self.clock() - self.origin, 3))
-                    self.on_stop(self.fired)
-                    return
-            self._stop.wait(self.every)
-
-    def _check(self, condition: StopCondition) -> str | None:
-        """Why ``condition`` fires now, or None."""
-        try:
-            if condition.availability_below is not None:
-                return self._availability(condition)
-            if condition.http is not None:
-                return self._counted(condition, self._http(condition.http), condition.failures)
-            if condition.cloudwatch_alarm is not None:
-                return self._alarm(condition)
-            return self._command(condition)
-        except Exception as exc:  # a check that cannot be made counts against the run
-            return self._counted(condition, f"cannot be checked: {type(exc).__name__}: {exc}", 3)
-
-    def _counted(self, condition: StopCondition, failure: str | None, limit: int) -> str | None:
-        if failure is None:
-            self._failures[condition.name] = 0
-            return None
-        count = self._failures.get(condition.name, 0) + 1
-        self._failures[condition.name] = count
-        return f"{failure} ({count} times in a row)" if count >= limit else None
-
-    def _availability(self, condition: StopCondition) -> str | None:
-        if self.log is None:
-            return None
-        threshold = condition.availability_below or 0.0
-        now = int(self.clock() - self.origin)
-        seconds = range(now - max(round(condition.for_), 1), now)  # complete seconds only
-        shares = []
-        for second in seconds:
-            row = self.log.per_second.get(second)
-            if not row or not row[0]:
-                return None
-            shares.append(row[1] / row[0])
-        if shares and all(share < threshold for share in shares):
-            lowest = max(shares)
-            return f"availability below {threshold:.0%} for {len(shares)} s (at most {lowest:.1%})"
-        return None
-
-    @staticmethod
-    def _http(check: StopHttp) -> str | None:
-        try:
-            with urllib.request.urlopen(check.url, timeout=check.timeout) as response:
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            exc.close()
-        except (OSError, ValueError) as exc:
-            return f"{check.url} did not answer ({exc})"
-        return None if status in check.status else f"{check.url} answered {status}"
-
-    def _alarm(self, condition: StopCondition) -> str | None:
-        alarm = condition.cloudwatch_alarm
-        assert alarm is not None
-        client = self._clients.get(condition.name) or self._clients.setdefault(condition.name, monitoring_client(alarm))
-        answer = client.describe_alarms(AlarmNames=[alarm.name])
-        states = [item.get("StateValue") for item in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", [])]
-        self._failures[condition.name] = 0
-        return f"alarm {alarm.name} is in ALARM" if "ALARM" in states else None
-
-    @staticmethod
-    def _command(condition: StopCondition) -> str | None:
-        assert condition.command is not None
-        try:
-            done = subprocess.run(
-                list(condition.command),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=condition.timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return f"{condition.command[0]} did not finish within {condition.timeout:g} s"
-        except OSError as exc:
-            return f"{condition.command[0]} cannot run: {exc.strerror or exc}"
-        if done.returncode != 0:
-            return f"{' '.join(condition.command)} exited {done.returncode}"
-        return None

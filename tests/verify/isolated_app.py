@@ -1,27 +1,14 @@
-"""A WSGI application for the monitoring-isolation test: the resilient demo service, plus a CloudWatch
-alarm created in the in-process AWS it runs on (the alarm a stop condition watches)."""
+"""A WSGI application for the monitoring-isolation test: the resilient demo service, run in-process on
+moto, while the alarm a stop condition watches lives in a CloudWatch of its own (a moto server whose URL
+is in CHAOS_TEST_CLOUDWATCH), as a real alarm lives outside the application's AWS."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from chaos.demo.wsgi import resilient
-from chaos.injectors.exempt import exempt
 
 
 def application() -> Any:
-    """The resilient demo, after creating the alarm ``api-5xx`` in us-east-1 (OK)."""
-    cloudwatch = exempt(boto3.client("cloudwatch", region_name="us-east-1"))
-    cloudwatch.put_metric_alarm(
-        AlarmName="api-5xx",
-        MetricName="5xx",
-        Namespace="App",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    """The resilient demo service."""
     return resilient()

@@ -27,22 +27,34 @@ phases: {baseline: 0.5s, recovery: 0.5s}
 faults:
   - {kind: connection_error, service: "*", region: us-east-1, include_global: true, for: 6s}
 stop_when:
-  - {name: alarm, cloudwatch_alarm: {name: api-5xx, region: us-east-1}}
+  - {name: alarm, cloudwatch_alarm: {name: api-5xx, region: us-east-1, endpoint_url: "ENDPOINT"}}
 """
 
 
-def test_the_alarm_is_read_through_a_region_outage_of_every_service(tmp_path: Path) -> None:
+def test_the_alarm_is_read_through_a_region_outage_of_every_service(tmp_path: Path, moto_server: str) -> None:
+    cloudwatch = exempt(boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_server))
+    cloudwatch.put_metric_alarm(
+        AlarmName="api-5xx",
+        MetricName="5xx",
+        Namespace="App",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="api-5xx", StateValue="OK", StateReason="calm")
     tripped: list[float] = []
 
     def trip() -> None:  # the alarm goes off during the outage
-        client = exempt(boto3.client("cloudwatch", region_name="us-east-1"))
         tripped.append(time.time())
-        client.set_alarm_state(AlarmName="api-5xx", StateValue="ALARM", StateReason="5xx storm")
+        cloudwatch.set_alarm_state(AlarmName="api-5xx", StateValue="ALARM", StateReason="5xx storm")
 
     timer = threading.Timer(3.5, trip)
     timer.start()
     try:
-        result = chaos.run_experiment(parse_experiment(EXPERIMENT), journal_path=tmp_path / "j.json")
+        experiment = parse_experiment(EXPERIMENT.replace("ENDPOINT", moto_server))
+        result = chaos.run_experiment(experiment, journal_path=tmp_path / "j.json")
     finally:
         timer.cancel()
     journal = json.loads((tmp_path / "j.json").read_text())
