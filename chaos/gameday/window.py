@@ -158,14 +158,14 @@ class Window(BaseModel):
         raise AssertionError("a window with at least one day opens within a week")
 
     def current_opening(self, now: datetime) -> datetime | None:
-        """When the opening of the window that holds ``now`` began (in the window's zone); None when the
-        window is closed. Each day's window is an opening of its own, even when the previous day's
-        window runs to midnight."""
+        """When the opening of the window that holds ``now`` began (UTC: an instant in a repeated hour
+        compares unequal to everything outside its zone); None when the window is closed. Each day's
+        window is an opening of its own, even when the previous day's window runs to midnight."""
         moment = now.astimezone(timezone.utc)
         if not self.contains(moment):
             return None
         began = [instant for instant in self._openings(moment) if instant <= moment]
-        return began[-1].astimezone(self.zone) if began else None
+        return began[-1] if began else None
 
     def describe(self) -> str:
         """``mon, tue 10:00-16:00 Europe/Berlin``."""

@@ -76,3 +76,73 @@ def test_the_published_suite_schema_is_current_and_rejects_what_the_loader_rejec
     jsonschema.validate({"version": 1, "title": "t", "experiments": ["a.yaml", {"file": "b.yaml"}]}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"version": 1, "title": "t", "experiments": [], "stop_the_day": "later"}, schema)
+
+
+def _utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=timezone.utc)  # type: ignore[misc]
+
+
+def test_openings_are_instants_across_daylight_saving_changes() -> None:
+    # 2026-03-29: Berlin's clocks jump from 02:00 to 03:00, so 02:30 does not exist; the window is open
+    # from the jump (03:00+02:00, 01:00Z) until 03:30+02:00, which is when it closes, not when it opens.
+    spring = Window(days=("sun",), hours="02:30-03:30", timezone="Europe/Berlin")
+    assert spring.next_open(_utc(2026, 3, 28, 12, 0)).isoformat() == "2026-03-29T03:00:00+02:00"
+    assert spring.contains(_utc(2026, 3, 29, 1, 0)) and not spring.contains(_utc(2026, 3, 29, 1, 30))
+    assert spring.current_opening(_utc(2026, 3, 29, 1, 10)) == _utc(2026, 3, 29, 1, 0)
+    # 2026-10-25: the hour 02:00-03:00 happens twice (at +02:00, then at +01:00); at 00:45Z the first
+    # 02:00-02:30 is over and the second one opens at 01:00Z, not next week.
+    autumn = Window(days=("sun",), hours="02:00-02:30", timezone="Europe/Berlin")
+    assert not autumn.contains(_utc(2026, 10, 25, 0, 45))
+    assert autumn.next_open(_utc(2026, 10, 25, 0, 45)).isoformat() == "2026-10-25T02:00:00+01:00"
+    assert autumn.current_opening(_utc(2026, 10, 25, 1, 10)) == _utc(2026, 10, 25, 1, 0)
+    assert autumn.current_opening(_utc(2026, 10, 25, 0, 10)) == _utc(2026, 10, 25, 0, 0)
+    # A window the repeated hour only extends opens once that day.
+    long = Window(days=("sun",), hours="02:00-04:00", timezone="Europe/Berlin")
+    assert long.current_opening(_utc(2026, 10, 25, 1, 45)) == _utc(2026, 10, 25, 0, 0)
+    assert long.next_open(_utc(2026, 10, 25, 0, 45)).isoformat() == "2026-11-01T02:00:00+01:00"
+    # An ordinary day, and a window open all day: each day's window is an opening of its own.
+    normal = Window(days=("mon", "wed"), hours="10:00-16:00", timezone="Europe/Berlin")
+    assert normal.next_open(_utc(2026, 6, 1, 7, 59)).isoformat() == "2026-06-01T10:00:00+02:00"
+    assert normal.next_open(_utc(2026, 6, 1, 8, 0)).isoformat() == "2026-06-03T10:00:00+02:00"  # strictly after
+    assert normal.current_opening(_utc(2026, 6, 1, 13, 0)) == _utc(2026, 6, 1, 8, 0)
+    assert normal.current_opening(_utc(2026, 6, 2, 13, 0)) is None
+    always = Window(days=("mon", "tue", "wed", "thu", "fri", "sat", "sun"), hours="00:00-24:00")
+    assert always.current_opening(_utc(2026, 6, 2, 13, 0)) == _utc(2026, 6, 2, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ("{days: [mon], hours: '10:00-11:00', timezone: Europe}", "'Europe' is not an IANA time zone"),
+        ("{days: [mon], hours: '10:00-11:00', timezone: " + "x" * 5000 + "}", "(5000 characters) is not an IANA"),
+        ("{days: [mon], hours: '10:00-11:00', timezone: localtime}", "'localtime' is not an IANA time zone"),
+        ("{days: [mon], hours: '10:00-11:00', timezone: posix/Europe/Berlin}", "'posix/Europe/Berlin' is not"),
+        ("{days: [mon], hours: '10:00-11:00', timezone: right/UTC}", "'right/UTC' is not an IANA time zone"),
+        ("{days: [mon], hours: '10:00-11:00', timezone: Factory}", "'Factory' is not an IANA time zone"),
+        ("{days: [mon], hours: '10:00-11:00', timezone: ../../../etc/passwd}", "is not an IANA time zone"),
+        ('{days: [mon], hours: "10:00-11:00\\n"}', "window.hours: '10:00-11:00\\n' is not 'HH:MM-HH:MM'"),
+    ],
+)
+def test_zones_and_hours_that_are_not_what_they_seem_are_located_errors(
+    tmp_path: Path, window: str, expected: str
+) -> None:
+    (tmp_path / "suite.yaml").write_text(f"version: 1\ntitle: day\nwindow: {window}\nexperiments: [e.yaml]\n")
+    with pytest.raises(ExperimentError) as raised:
+        load_suite(tmp_path / "suite.yaml")
+    assert "suite.yaml:3:" in str(raised.value) and expected in str(raised.value)
+
+
+def test_every_experiment_is_checked_runnable_before_the_day(tmp_path: Path) -> None:
+    app = "app: {wsgi: 'chaos.demo.wsgi:resilient', url: 'http://127.0.0.1:{port}'}\nload: {rate: 5, requests: [{method: GET, path: /}]}\n"
+    (tmp_path / "good.yaml").write_text(EXPERIMENT.format(title="good") + app)
+    (tmp_path / "endless.yaml").write_text(EXPERIMENT.format(title="endless").replace(", for: 1s", "") + app)
+    (tmp_path / "no-app.yaml").write_text(EXPERIMENT.format(title="no app"))
+    (tmp_path / "suite.yaml").write_text(
+        "version: 1\ntitle: day\nexperiments: [good.yaml, endless.yaml, no-app.yaml]\n"
+    )
+    with pytest.raises(ExperimentError) as raised:
+        load_suite(tmp_path / "suite.yaml")
+    text = str(raised.value)
+    assert "experiments[0]" not in text
+    assert "experiments[1]: endless.yaml cannot be run:" in text and "a fault has no 'for'" in text
+    assert "experiments[2]: no-app.yaml cannot be run:" in text and "add 'app' and 'load'" in text
