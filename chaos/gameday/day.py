@@ -82,13 +82,14 @@ def already_ran(loaded: LoadedSuite, history: History, now: datetime | None = No
     window = loaded.suite.window
     moment = now or datetime.now(timezone.utc)
     opening = None if window is None else window.current_opening(moment)
-    if opening is None:
+    if window is None or opening is None:
         return None
     runs = history.suite_runs_since(loaded.suite.title, opening)
     if not runs:
         return None
+    opened = opening.astimezone(window.zone).isoformat(timespec="minutes")
     return (
-        f"the game day already ran in this opening of its window (opened {opening.isoformat(timespec='minutes')}; "
+        f"the game day already ran in this opening of its window (opened {opened}; "
         f"a run started {runs[0]}, recorded in {history.path})"
     )
 
@@ -141,7 +142,8 @@ def _accepts_signals(factory: Callable[..., Runner]) -> bool:
 
 
 RunnerStart = Callable[[Experiment, Path], RunResult]
-"""Starts one experiment's run and returns its result (raises JournalBusy or ConfigError when it cannot)."""
+"""Starts one experiment's run and returns its result (raises JournalBusy, ConfigError or OSError when it
+cannot)."""
 
 
 @dataclass
@@ -169,7 +171,7 @@ class _Day:
         self.progress.message(f"experiment {number}/{len(self.loaded.experiments)}: {experiment.title} ({entry.file})")
         try:
             result = start(experiment, path)
-        except (JournalBusy, ConfigError) as exc:
+        except (JournalBusy, ConfigError, OSError) as exc:  # OSError: its journal cannot be written
             self.invalid = self.invalid or isinstance(exc, ConfigError)
             self.played.append(Played(entry.file, experiment.title, None, None, error=str(exc)))
             self.stopped = f"{experiment.title} could not start: {exc}"
