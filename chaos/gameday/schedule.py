@@ -2,7 +2,8 @@
 
 Each runs ``outage gameday run SUITE --skip-outside-window`` when the window opens. The guard makes
 a trigger that lands outside the window (a UTC-only scheduler across a daylight-saving change, a
-cron in another time zone) a harmless no-op instead of a game day nobody is watching.
+cron in another time zone) a harmless no-op instead of a game day nobody is watching, and so is a
+second trigger in the same opening of the window (the history records the first).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import yaml
 
 from chaos.errors import ConfigError
 from chaos.gameday.window import DAYS, Window
+from chaos.history import DEFAULT_PATH
 
 __all__ = ["FORMATS", "cron", "eventbridge", "github", "run_command"]
 
 FORMATS = ("cron", "github", "eventbridge")
 _CRON_DAYS = {day: (index + 1) % 7 for index, day in enumerate(DAYS)}  # cron: 0 = Sunday
+_CACHE_KEY = "gameday-history-${{ github.run_id }}-${{ github.run_attempt }}"
 
 
 def run_command(suite: str, report: str | None = None) -> list[str]:
@@ -70,7 +73,22 @@ def github(window: Window, suite: str, title: str, report: str = "gameday-report
                     {"uses": "actions/checkout@v4"},
                     {"uses": "actions/setup-python@v5", "with": {"python-version": "3.12"}},
                     {"run": "pip install chaos-outage"},
+                    # The history outlives the runner, so the second UTC trigger of a summer day finds the
+                    # first one's run and does nothing (a cache entry per run; the newest is restored).
+                    {
+                        "uses": "actions/cache/restore@v4",
+                        "with": {
+                            "path": DEFAULT_PATH.as_posix(),
+                            "key": _CACHE_KEY,
+                            "restore-keys": "gameday-history-",
+                        },
+                    },
                     {"run": shlex.join(run_command(suite, report))},
+                    {
+                        "if": f"always() && hashFiles('{DEFAULT_PATH.as_posix()}') != ''",  # none when nothing ran
+                        "uses": "actions/cache/save@v4",
+                        "with": {"path": DEFAULT_PATH.as_posix(), "key": _CACHE_KEY},
+                    },
                     {
                         "if": "always()",
                         "uses": "actions/upload-artifact@v4",
@@ -81,7 +99,7 @@ def github(window: Window, suite: str, title: str, report: str = "gameday-report
         },
     }
     header = f"# {window.describe()}: GitHub runs schedules in UTC, so one trigger per UTC offset of the zone;\n"
-    header += "# --skip-outside-window turns the one outside the window into a no-op.\n"
+    header += "# --skip-outside-window turns the one outside the window, or a second one in it, into a no-op.\n"
     return header + yaml.safe_dump(workflow, sort_keys=False, width=1000)
 
 
