@@ -13,35 +13,33 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chaos import exits
 from chaos.apps import AppFailed, InProcessApp, ProcessApp, RunningApp
-from chaos.engine.durations import format_duration
 from chaos.errors import ChaosError
 from chaos.gate import Refused
 from chaos.guardrails import limits_for
 from chaos.injectors.base import Injector
 from chaos.journal import Journal, default_path
-from chaos.model import App, Experiment, Load
+from chaos.launch import Launch, launch
+from chaos.model import Experiment
 from chaos.plan import check_runnable, make_plan
 from chaos.signals import SignalFlag, caught
 from chaos.teardown import Teardown
 from chaos.verify.checks import CheckResult
 from chaos.verify.load import LoadGenerator
 from chaos.verify.log import RequestLog
-from chaos.verify.probes import ProbeResult, http_get, probe
+from chaos.verify.probes import ProbeResult, probe
 from chaos.verify.progress import NoProgress, Progress, Snapshot
 from chaos.verify.stop import Stopped
 from chaos.verify.stopwatch import StopWatch
-from chaos.verify.verdict import Measurements, judge, load_summary, probes_dicts, timeseries
+from chaos.verify.verdict import Measurements, judge, load_summary, probes_dicts, read_back, timeseries
 from chaos.verify.watch import HealthPoller, Ticker
 
 if TYPE_CHECKING:
@@ -238,7 +236,7 @@ class Runner:
         measured = Measurements(RequestLog(graceful=experiment.expect.graceful_statuses, seed=self.seed))
         # Prepared before the application starts: an in-process run swaps in fake credentials then.
         watch = self._stop_watch(measured.log, settle=load.timeout)
-        base_url = self._start_everything(app)
+        base_url = self._start_everything()
         measured.before = self._steady_state("before", base_url)
         if measured.before and not all(result.passed for _, result in measured.before):
             failing = "; ".join(f"{name}: {r.reason}" for name, r in measured.before if not r.passed)
@@ -269,7 +267,7 @@ class Runner:
         measured.after = self._steady_state("after", base_url)
         self._enter("verify")
         self.journal.update(timeseries=timeseries(measured.log), load=load_summary(measured.log))
-        measured.read_back = self._read_back(base_url, load, measured.log)
+        measured.read_back = read_back(base_url, load, measured.log, lambda: bool(self._signal) or self._abort.is_set())
         self._check_abort()
         assert self._injector is not None
         measured.aws_calls_by_phase = self._injector.ledger.by_phase()
@@ -318,55 +316,13 @@ class Runner:
         if self._load is not None:
             self._load.raise_for_error()
 
-    def _start_everything(self, app: App) -> str:
-        """The AWS the application talks to and the application; returns its URL once it is ready."""
-        if app.running:
-            self._start_running(app)
-        elif app.wsgi is not None:
-            self._app = InProcessApp(app, self.seed, self.journal.event)
-            self._injector = self._app.injector
-        else:
-            # The gateway's socket listens before the application starts, and the gateway (moto's import,
-            # half a second) is built while the application starts: its first call waits in the backlog.
-            listening = socket.create_server(("127.0.0.1", 0), backlog=128)
-            url = f"http://127.0.0.1:{listening.getsockname()[1]}"
-            self.journal.event("gateway", url=url)
-            self._app = ProcessApp(app, url, self.journal.event, self.journal.resource)
-            base_url = self._app.start()
-            try:
-                self._start_gateway(listening)
-            finally:
-                listening.close()  # the server holds its own duplicate
-            self._wait_ready(base_url + app.ready, app.ready_timeout)
-            return base_url
-        assert self._app is not None
-        base_url = self._app.start()
-        self._wait_ready(base_url + app.ready, app.ready_timeout)
-        return base_url
-
-    def _start_gateway(self, listening: socket.socket) -> None:
-        """The outage gateway on an already listening socket, passing everything to an empty moto."""
-        from chaos.injectors.gateway import GatewayInjector, GatewayServer  # noqa: PLC0415 - moto: only to run
-
-        injector = GatewayInjector(seed=self.seed)
-        self._injector = injector
-        injector.arm(limits=self.limits)  # no fault yet: the gateway passes everything to moto
-        self._gateway = GatewayServer(injector, port=0, sock=listening)
-        self._gateway.reset_backend()  # every run starts from an empty AWS, even a second one in this process
-        self._gateway.start()
-
-    def _start_running(self, app: App) -> None:
-        """An application that is already running, and the shared gateway it points at."""
-        from chaos.injectors.remote import RemoteGatewayInjector  # noqa: PLC0415
-
-        gateway = self.experiment.gateway
-        assert gateway is not None
-        token = gateway.token or os.environ.get("OUTAGE_TOKEN")
-        remote = RemoteGatewayInjector(gateway.endpoint, self.run_id, token=token, record=self.journal.resource)
-        health = remote.health()
-        self.journal.event("gateway", url=gateway.endpoint, shared=True, armed=health.get("faults"))
-        self._injector = remote
-        self._app = RunningApp(app, self.journal.event)
+    def _start_everything(self) -> str:
+        """The AWS the application talks to and the application (see :mod:`chaos.launch`); its URL."""
+        started = Launch()
+        try:
+            return launch(self.experiment, self.journal, self.limits, self.seed, self.run_id, self._wait, started)
+        finally:
+            self._injector, self._app, self._gateway = started.injector, started.app, started.gateway
 
     def _steady_state(self, when: str, base_url: str) -> list[tuple[str, ProbeResult]]:
         self._enter(f"steady_state_{when}")
@@ -409,25 +365,6 @@ class Runner:
         self.journal.event("removed", ids=self._fault_ids, armed=len(injector.faults))
         return time.monotonic() - self._started
 
-    # -- the application ---------------------------------------------------------------------------
-    def _wait_ready(self, url: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        last = "no answer yet"
-        while True:
-            gone = self._app.exited() if self._app is not None else None
-            if gone is not None:
-                raise AppFailed(gone)
-            status, body = http_get(url, timeout=min(2.0, timeout))
-            if status is not None and 200 <= status < 300:
-                self.journal.event("app_ready", url=url)
-                return
-            last = f"status {status}" if status is not None else body
-            if time.monotonic() >= deadline:
-                raise AppFailed(
-                    f"the application never became ready at {url} within {format_duration(timeout)} ({last})"
-                )
-            self._wait(0.1)
-
     # -- measurements ------------------------------------------------------------------------------
     def _snapshot(self, log: RequestLog, planned: float | None = None) -> Snapshot:
         injector = self._injector
@@ -445,21 +382,6 @@ class Runner:
             active=tuple(fault.label for fault in active),
             planned=planned,
         )
-
-    def _read_back(self, base_url: str, load: Load, log: RequestLog) -> dict[str, tuple[int | None, bytes]] | None:
-        reads = [spec for spec in load.requests if spec.method == "GET" and "{id}" in spec.path]
-        if not reads:
-            return None
-        path = reads[0].path
-
-        def fetch(doc_id: str) -> tuple[str, tuple[int | None, bytes]]:
-            if self._signal or self._abort.is_set():
-                return doc_id, (None, b"")
-            status, body = http_get(base_url + path.replace("{id}", doc_id), timeout=load.timeout)
-            return doc_id, (status, body.encode("utf-8", "surrogateescape"))
-
-        with ThreadPoolExecutor(8) as pool:
-            return dict(pool.map(fetch, list(log.acknowledged)))
 
     # -- rollback ----------------------------------------------------------------------------------
     def _rollback(self) -> bool:

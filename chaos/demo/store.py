@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_random
 
 __all__ = [
     "PRIMARY",
@@ -50,12 +50,21 @@ class Unavailable(Exception):
 
 
 def _create_bucket(client: Any, bucket: str, region: str) -> None:
+    """Create the bucket at start-up, retrying a slow or not yet listening S3 for a few seconds: a service
+    that dies because its storage took two seconds to answer at boot is not the one to rehearse."""
     extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    try:
-        client.create_bucket(Bucket=bucket, **extra)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise
+    for attempt in Retrying(
+        stop=stop_after_delay(15),
+        wait=wait_random(0.1, 0.5),
+        retry=retry_if_exception(lambda exc: isinstance(exc, BotoCoreError)),
+        reraise=True,
+    ):
+        with attempt:
+            try:
+                client.create_bucket(Bucket=bucket, **extra)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
 
 
 def _missing(exc: ClientError) -> bool:

@@ -337,13 +337,14 @@ class GatewayServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> GatewayServer:
+    def start(self, warm: bool = True) -> GatewayServer:
         """Serve in a background thread; S3's first request is prepared meanwhile (see :meth:`warm`).
 
         Other services' recognition tables are built when a request first needs them (most requests need
         only their own service's): warming every service's model held hundreds of MB for the gateway's life.
         """
-        threading.Thread(target=self.warm, name="outage-gateway-warm", daemon=True).start()
+        if warm:
+            threading.Thread(target=self.warm, name="outage-gateway-warm", daemon=True).start()
         self._thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="outage-gateway", daemon=True
         )  # stop() waits for the loop to notice: 50 ms, not socketserver's 0.5 s

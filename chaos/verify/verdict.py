@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from chaos.model import Experiment
+from chaos.model import Experiment, Load
 from chaos.verify import checks
 from chaos.verify.checks import CheckResult
 from chaos.verify.log import RequestLog
-from chaos.verify.probes import ProbeResult
+from chaos.verify.probes import ProbeResult, http_get
 
-__all__ = ["Measurements", "judge", "load_summary", "probe_dict", "timeseries"]
+__all__ = ["Measurements", "judge", "load_summary", "probe_dict", "read_back", "timeseries"]
 
 ProbeResults = list[tuple[str, ProbeResult]]
 
@@ -109,3 +110,23 @@ def probe_dict(name: str, result: ProbeResult) -> dict[str, Any]:
 def probes_dicts(results: Sequence[tuple[str, ProbeResult]]) -> list[dict[str, Any]]:
     """Every probe's result for the journal."""
     return [probe_dict(name, result) for name, result in results]
+
+
+def read_back(
+    base_url: str, load: Load, log: RequestLog, stopped: Callable[[], bool]
+) -> dict[str, tuple[int | None, bytes]] | None:
+    """Every acknowledged write read back through the application (None: the load has no GET to do it);
+    skipped once ``stopped()`` says the run is over."""
+    reads = [spec for spec in load.requests if spec.method == "GET" and "{id}" in spec.path]
+    if not reads:
+        return None
+    path = reads[0].path
+
+    def fetch(doc_id: str) -> tuple[str, tuple[int | None, bytes]]:
+        if stopped():
+            return doc_id, (None, b"")
+        status, body = http_get(base_url + path.replace("{id}", doc_id), timeout=load.timeout)
+        return doc_id, (status, body.encode("utf-8", "surrogateescape"))
+
+    with ThreadPoolExecutor(8) as pool:
+        return dict(pool.map(fetch, list(log.acknowledged)))
