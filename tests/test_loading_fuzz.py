@@ -88,7 +88,7 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents, as_json=st.booleans())
 def test_random_documents(document: Any, as_json: bool) -> None:
     if as_json:
@@ -130,7 +130,7 @@ text_mutations = st.one_of(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     index=st.integers(0, len(TEXTS) - 1),
     mutation=text_mutations,
@@ -160,7 +160,7 @@ def test_text_mutations_of_the_catalogue(index: int, mutation: tuple[Any, ...]) 
 
 
 @settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(
     index=st.integers(0, len(TEXTS) - 1),

@@ -25,9 +25,10 @@ _OFFLINE = (
 
 @pytest.fixture(scope="session")
 def chaostoolkit_python(pytestconfig: pytest.Config) -> Path:
-    """The Python of a virtualenv with chaostoolkit-lib, under pytest's cache directory (built on first use)."""
-    assert pytestconfig.cache is not None
-    home = pytestconfig.cache.mkdir("chaostoolkit-venv")
+    """The Python of a virtualenv with chaostoolkit-lib beside the project's own (built on first use, kept until
+    ``make clean``), so Chaos Toolkit's ``chaos`` command never meets ours."""
+    home = Path(sys.prefix) / "chaostoolkit-venv"
+    home.mkdir(exist_ok=True)
     venv = home / "venv"
     python = venv / "bin" / "python"
     stamp = venv / ".installed"
