@@ -107,15 +107,34 @@ def finish(all_met: bool = True) -> int:
     return 0 if all_met else 1
 
 
+def skip(reason: str) -> int:
+    """The package under test cannot be measured this way (an older commit without the feature): say why,
+    record no figure; exit code 0 (run.py notes the reason in results.json)."""
+    print(f"skipped: {reason}", flush=True)
+    if OUT:
+        Path(OUT).write_text(json.dumps({"skipped": reason, "setup": _setup, "figures": {}}, indent=2))
+    return 0
+
+
+def code() -> Path:
+    """The checkout whose package is measured (run.py --before: an older commit's tree)."""
+    return Path(os.environ.get("BENCH_CODE", str(ROOT)))
+
+
 # Processes: servers started as subprocesses, with this checkout's package first on the path.
 
 
 def env() -> dict[str, str]:
-    """The environment for a child process: the package under test first on its path."""
+    """The environment for a child process: the package under test first on its path.
+
+    PYTHONSAFEPATH: ``python -m chaos`` and ``python -c`` would otherwise put the working directory
+    first on the path, ahead of PYTHONPATH, and a child started from the checkout would import the
+    work tree's package instead of the one under test (``run.py --before``)."""
     code = os.environ.get("BENCH_CODE", str(ROOT))
     path = os.environ.get("PYTHONPATH", "")
     return {
         **os.environ,
+        "PYTHONSAFEPATH": "1",
         "PYTHONPATH": code + (os.pathsep + path if path else ""),
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",

@@ -1,8 +1,8 @@
 """What a control-API PUT of 10,000 faults costs, and where the time goes.
 
 In process (the gateway's ``ControlApi`` with the per-request cap raised to 10,000; over HTTP a
-client sends at most 1,000 per request, see ``many_faults.py``): PUT of 10,000 faults against PUT
-of 1,000, interleaved in rotating order over ROUNDS rounds, wall and CPU time; then the first
+client sends at most 1,000 per request, as ``gateway_throughput.py`` arms its 10,000): PUT of 10,000
+faults against PUT of 1,000, interleaved in rotating order over ROUNDS rounds, wall and CPU time; then the first
 decision after the PUT (the engine builds its index for the call's service and region). Then one
 PUT under cProfile: the share of its time spent in each part (JSON, the depth check, validation of
 the faults, the guardrail gate, the engine). Target: PUT of 10,000 faults in at most 200 ms.

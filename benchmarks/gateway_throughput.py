@@ -20,6 +20,7 @@ microburst 503 >= 1.2.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -51,7 +52,7 @@ from botocore.exceptions import ClientError
 
 THREADS = 8
 SECONDS = 2.0
-ROUNDS = 9
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "9"))
 BODY = b"x" * 1024
 
 

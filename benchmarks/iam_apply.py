@@ -2,38 +2,42 @@
 
 Starts ``moto_server``, creates the target role, and times ``IamInjector.arm()`` (account check,
 target lookup, bucket regions, three policies created and attached) and ``disarm()`` (detached,
-deleted, verified), over 5 rounds; prints the medians. Propagation waiting is left out (0 s): on
-real AWS add IAM's documented bound (15 s by default).
+deleted, verified), over ROUNDS rounds; median and min-max. Each round checks that the injector
+created and then removed its policies. Propagation waiting is left out (0 s): on real AWS add IAM's
+documented bound (15 s by default). No target.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import boto3
+from _bench import figure, finish, free_port, moto_server, setup
 
 import chaos
 from chaos.injectors.iam import IamInjector
 from chaos.model import Guardrails, IamSettings
 
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+
+
+def _policies(session: object) -> int:
+    """How many policies the role has attached."""
+    iam = session.client("iam")  # type: ignore[attr-defined]
+    return len(iam.list_attached_role_policies(RoleName="app-orders")["AttachedPolicies"])
+
 
 def main() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    moto = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    moto = subprocess.Popen(moto_server(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -65,7 +69,7 @@ def main() -> int:
             chaos.Fault(kind="unavailable", service="sqs", region=["us-east-1", "us-west-2"]),
         ]
         arm, disarm = [], []
-        for _ in range(5):
+        for _ in range(ROUNDS):
             injector = IamInjector(
                 faults,
                 settings=IamSettings.model_validate({"targets": [{"role": "app-orders"}], "propagation": "0s"}),
@@ -76,18 +80,21 @@ def main() -> int:
             )
             started = time.perf_counter()
             injector.arm()
-            arm.append(time.perf_counter() - started)
+            arm.append((time.perf_counter() - started) * 1000)
+            assert _policies(session) > 0, "arm attached no policy"
             started = time.perf_counter()
             injector.disarm()
-            disarm.append(time.perf_counter() - started)
+            disarm.append((time.perf_counter() - started) * 1000)
+            assert _policies(session) == 0, "disarm left a policy attached"
     finally:
         moto.terminate()
         moto.wait()
-    print(
-        f"three-fault IAM plan against moto_server: inject {statistics.median(arm) * 1000:.0f} ms, "
-        f"revert {statistics.median(disarm) * 1000:.0f} ms (median of 5; no propagation wait)"
+    setup(rounds=ROUNDS, faults=len(faults), propagation_s=0)
+    figure("inject ms", arm, "ms", better="lower", label="three-fault IAM plan against moto_server: inject", digits=0)
+    figure(
+        "revert ms", disarm, "ms", better="lower", label="three-fault IAM plan against moto_server: revert", digits=0
     )
-    return 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -1,23 +1,29 @@
 """Does the load generator hold its rate? 200 requests/s against a trivial local application.
 
-Prints achieved/target (target: within 5%) over 10 s, with 8 workers.
+ROUNDS windows of SECONDS each, 8 workers, the application in a process of its own; every request
+must succeed. Figures: the achieved rate, and its distance from the asked rate (|achieved / asked - 1|,
+target <= 0.05: within 5 %), median and min-max over the windows.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import figure, finish, setup
 
 from chaos.model import Load
 from chaos.verify.load import LoadGenerator
 from chaos.verify.log import RequestLog
 
-RATE, SECONDS = 200, 10.0
+RATE, SECONDS, WORKERS = 200, 5.0, 8
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 class _Trivial(BaseHTTPRequestHandler):
@@ -42,28 +48,39 @@ def serve() -> None:
     server.serve_forever()
 
 
+def _window(port: int) -> float:
+    """Requests per second achieved over one window of SECONDS."""
+    load = Load.model_validate({"rate": RATE, "concurrency": WORKERS, "requests": [{"path": "/docs/{id}"}]})
+    log = RequestLog()
+    generator = LoadGenerator(load, f"http://127.0.0.1:{port}", log)
+    generator.start()
+    time.sleep(SECONDS)
+    generator.stop()
+    stats = log.stats("baseline")
+    assert stats.count > 0 and stats.successes == stats.count, f"{stats.count - stats.successes} requests failed"
+    return stats.count / ((stats.last_end or 0) - (stats.first_start or 0))
+
+
 def main() -> int:
     app = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True)
     assert app.stdout is not None
     port = int(app.stdout.readline())
     try:
-        load = Load.model_validate({"rate": RATE, "concurrency": 8, "requests": [{"path": "/docs/{id}"}]})
-        log = RequestLog()
-        generator = LoadGenerator(load, f"http://127.0.0.1:{port}", log)
-        generator.start()
-        time.sleep(SECONDS)
-        generator.stop()
+        rates = [_window(port) for _ in range(ROUNDS)]
     finally:
         app.terminate()
         app.wait()
-    stats = log.stats("baseline")
-    elapsed = (stats.last_end or 0) - (stats.first_start or 0)
-    achieved = stats.count / elapsed
-    ratio = achieved / RATE
-    print(
-        f"load generator: {achieved:.1f} requests/s achieved for {RATE} asked over {elapsed:.1f}s: ratio {ratio:.3f} (target 0.95..1.05)"
+    setup(rate=RATE, seconds=SECONDS, workers=WORKERS, rounds=ROUNDS)
+    figure("achieved", rates, "requests/s", label=f"achieved for {RATE} asked", digits=1)
+    ok = figure(
+        "deviation",
+        [abs(rate / RATE - 1) for rate in rates],
+        "x",
+        target=0.05,
+        better="lower",
+        label="|achieved / asked - 1|",
     )
-    return 0 if 0.95 <= ratio <= 1.05 else 1
+    return finish(ok)
 
 
 if __name__ == "__main__":

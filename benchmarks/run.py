@@ -8,6 +8,11 @@ that file (``benchmarks/docs.py --check``).
     python benchmarks/run.py                       # every benchmark: the "current" figures
     python benchmarks/run.py --only hook_overhead  # one, merged into the current figures
     python benchmarks/run.py --before 3b660bf      # the same scripts against an older commit's package
+    python benchmarks/run.py --tree HEAD           # "current" from a commit's clean tree, not the work tree
+
+A script that cannot measure the package it is given (an older commit without the feature) says so
+(``_bench.skip``): its entry holds the reason under "skipped" and no figure. A "current" run of the
+work tree records the package files that differ from its commit ("dirty").
 """
 
 from __future__ import annotations
@@ -33,12 +38,13 @@ SCRIPTS = [
     "hook_overhead",
     "control_put",
     "gateway_throughput",
-    "many_faults",
+    "upstream_throughput",
     "gateway_memory",
     "validate_speed",
     "load_rate",
     "pytest_overhead",
     "iam_apply",
+    "audit_overhead",
     "run_overhead",
 ]
 
@@ -74,6 +80,18 @@ def commit(ref: str = "HEAD") -> str:
     return result.stdout.strip() or "unknown"
 
 
+def dirty() -> list[str]:
+    """The package's files that differ from the commit (uncommitted edits are measured too)."""
+    result = subprocess.run(
+        ["git", "status", "--porcelain", "--", "chaos", "pyproject.toml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return [line[3:] for line in result.stdout.splitlines()]
+
+
 def run_one(name: str, code: Path) -> dict[str, Any]:
     """One script as a process, with ``code``'s package first on its path."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
@@ -96,37 +114,47 @@ def run_one(name: str, code: Path) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=SCRIPTS, help="run these only, merged into the file")
-    parser.add_argument("--before", metavar="COMMIT", help="measure this commit's package (stored as 'before')")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--before", metavar="COMMIT", help="measure this commit's package (stored as 'before')")
+    group.add_argument("--tree", metavar="COMMIT", help="measure this commit's clean tree as 'current'")
     args = parser.parse_args()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     section = "before" if args.before else "current"
     names = args.only or SCRIPTS
     with tempfile.TemporaryDirectory() as folder:
         code = ROOT
-        if args.before:
+        ref = args.before or args.tree
+        if ref:
             code = Path(folder)
-            archive = subprocess.run(["git", "archive", args.before], cwd=ROOT, capture_output=True, check=True)
+            archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True)
             subprocess.run(["tar", "-x", "-C", folder], input=archive.stdout, check=True)
         previous = results.get(section, {}) if args.only else {}
         run: dict[str, Any] = {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "commit": commit(args.before or "HEAD"),
+            "commit": commit(ref or "HEAD"),
+            "tree": "work tree" if code == ROOT else f"clean tree of {commit(ref)}",
+            "dirty": dirty() if code == ROOT else [],
             "machine": machine(),
             "load": {"start": load()},
             "benchmarks": dict(previous.get("benchmarks", {})),
         }
-        failed = []
+        failed, skipped = [], []
         for name in names:
             entry = run_one(name, code)
             run["benchmarks"][name] = entry
             if entry["exit_code"] != 0:
                 failed.append(name)
+            if entry.get("skipped"):
+                skipped.append(name)
         run["load"]["end"] = load()
     # Read again: another run (of the other section) may have written the file meanwhile.
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[section] = run
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
-    print(f"wrote {RESULTS.relative_to(ROOT)} ({section}); missed or failed: {', '.join(failed) or 'none'}")
+    print(
+        f"wrote {RESULTS.relative_to(ROOT)} ({section}); missed or failed: {', '.join(failed) or 'none'}; "
+        f"skipped: {', '.join(skipped) or 'none'}"
+    )
     return 1 if failed else 0
 
 

@@ -1,63 +1,163 @@
-"""How much a run costs beyond the experiment's own duration.
+"""How much ``outage run`` costs beyond the declared duration of the experiment, and where it goes.
 
-Runs a 30 s experiment (5 s baseline, 20 s of faults, 5 s recovery) against the resilient demo
-application through ``outage run`` as a subprocess, and prints the wall time minus 30 s: starting
-the gateway and the application, the probes, the read-back, the rollback. Target: at most 5 s.
+Runs the 2017 replay (``experiments/s3-us-east-1-2017.yaml`` of the package under test, copied to a
+temporary folder: 3 s baseline, 12 s of faults, 6 s recovery, the resilient demo application behind
+the gateway) through ``outage run`` as a new process, ROUNDS times. Each run must pass (exit 0, the
+journal's status "passed") and its faults must have hit calls (the journal's ledger: fired > 0).
+
+The overhead is the process's wall time less the declared duration (baseline + fault phase +
+recovery). It is broken down from the journal's clock (``started_at``, each timeline event's ``t``
+and the final ``duration``), the parts adding up to the whole:
+
+- start-up: from the launch of the process to the journal's opening (imports, loading the file);
+- to the gateway event: from the journal's opening to its "gateway" event;
+- application ready: from the "gateway" event to "app_ready" (the application and the gateway
+  start; since c5594f7 both at once, before it one after the other);
+- steady state before: from "app_ready" to the baseline phase;
+- phases beyond their declared length: baseline to the steady state after, less the declared duration;
+- steady state after: to the verify phase;
+- verify: the read-back and the checks, to the last "check" event;
+- rollback: to the "rollback" event;
+- final journal: to the journal's final write (its ``duration``);
+- exit: from there to the end of the process (the verdict printed, the interpreter's exit).
+
+Target: the overhead at most 2 s.
 """
 
 from __future__ import annotations
 
+import datetime
+import itertools
+import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-EXPERIMENT = """
-version: 1
-title: overhead benchmark
-app:
-  command: [python, -m, chaos.demo, --variant, resilient, --port, "{port}"]
-  url: http://127.0.0.1:{port}
-load:
-  rate: 20
-  requests:
-    - {method: GET, path: "/docs/{id}", weight: 3}
-    - {method: PUT, path: "/docs/{id}", body: "doc {id}"}
-steady_state:
-  - {name: healthy, http: {path: /health}}
-phases: {baseline: 5s, recovery: 5s}
-faults:
-  - {kind: unavailable, service: s3, region: us-east-1, for: 20s}
-expect:
-  availability: 0.9
-  durability: true
-  health_reports_degraded: true
-"""
-PLANNED = 30.0
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import code, env, figure, finish, setup
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+TARGET = 2.0
+EXPERIMENT = "experiments/s3-us-east-1-2017.yaml"
+PARTS = [
+    "start-up",
+    "to the gateway event",
+    "application ready",
+    "steady state before",
+    "phases beyond their declared length",
+    "steady state after",
+    "verify",
+    "rollback",
+    "final journal",
+    "exit",
+]
+
+
+def declared(path: Path) -> float:
+    """Baseline + fault phase + recovery of the experiment, in seconds."""
+    from chaos.loading import load_experiment
+
+    experiment = load_experiment(path)
+    fault_phase = experiment.fault_phase
+    assert fault_phase is not None, "the fault phase must end"
+    return float(experiment.phases.baseline + fault_phase + experiment.phases.recovery)
+
+
+def breakdown(journal: dict[str, object], launched: float, ended: float, planned: float) -> dict[str, float]:
+    """The overhead's parts (seconds) from the journal; ``launched`` and ``ended`` are wall-clock times."""
+    opened = datetime.datetime.fromisoformat(str(journal["started_at"])).timestamp()
+    timeline = journal["timeline"]
+    assert isinstance(timeline, list)
+
+    def first(event: str, **fields: str) -> float:
+        for entry in timeline:
+            if entry["event"] == event and all(entry.get(k) == v for k, v in fields.items()):
+                return float(entry["t"])
+        raise AssertionError(f"no {event} {fields} in the journal's timeline")
+
+    checks = [float(entry["t"]) for entry in timeline if entry["event"] == "check"]
+    assert checks, "no check in the journal's timeline"
+    duration = float(journal["duration"])  # type: ignore[arg-type]
+    marks = [
+        0.0,
+        first("gateway"),
+        first("app_ready"),
+        first("phase", phase="baseline"),
+        first("phase", phase="steady_state_after"),
+        first("phase", phase="verify"),
+        max(checks),
+        first("rollback"),
+        duration,
+    ]
+    parts = {"start-up": opened - launched}
+    for name, (start, end) in zip(PARTS[1:-1], itertools.pairwise(marks), strict=True):
+        parts[name] = end - start
+    parts["phases beyond their declared length"] -= planned
+    parts["exit"] = ended - (opened + duration)
+    return parts
+
+
+def once(folder: Path, experiment: Path, index: int) -> tuple[float, dict[str, float]]:
+    """One ``outage run``: (overhead in seconds, its parts)."""
+    journal_path = folder / f"journal-{index}.json"
+    launched = time.time()
+    result = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(experiment), "--journal", str(journal_path)],
+        capture_output=True,
+        check=False,
+        text=True,
+        cwd=folder,
+        env=env(),
+    )
+    ended = time.time()
+    if result.returncode != 0:
+        raise AssertionError(
+            f"outage run exited {result.returncode}:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+        )
+    journal = json.loads(journal_path.read_text())
+    assert journal["status"] == "passed", journal["status"]
+    fired = journal.get("ledger", {}).get("fired", 0)
+    assert fired > 0, "the faults hit no call"
+    planned = declared(experiment)
+    parts = breakdown(journal, launched, ended, planned)
+    overhead = ended - launched - planned
+    assert abs(sum(parts.values()) - overhead) < 0.01, (parts, overhead)
+    return overhead, parts
 
 
 def main() -> int:
-    outage = Path(sys.executable).with_name("outage")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "overhead.yaml"
-        path.write_text(EXPERIMENT)
-        started = time.monotonic()
-        result = subprocess.run(
-            [str(outage), "run", str(path), "--journal", str(Path(folder) / "j.json")],
-            capture_output=True,
-            check=False,
-            text=True,
-            cwd=folder,
-        )
-        elapsed = time.monotonic() - started
-    overhead = elapsed - PLANNED
-    print(
-        f"a {PLANNED:.0f}s experiment took {elapsed:.1f}s: overhead {overhead:.1f}s (target <= 5s); exit code {result.returncode}"
+    with tempfile.TemporaryDirectory(prefix="run-overhead-") as name:
+        folder = Path(name)
+        experiment = folder / "replay.yaml"
+        shutil.copyfile(code() / EXPERIMENT, experiment)
+        planned = declared(experiment)
+        overheads: list[float] = []
+        parts: dict[str, list[float]] = {part: [] for part in PARTS}
+        for index in range(ROUNDS):
+            overhead, measured = once(folder, experiment, index)
+            overheads.append(overhead)
+            for part, value in measured.items():
+                parts[part].append(value)
+            print(f"run {index + 1}: {planned + overhead:.2f} s, overhead {overhead:.2f} s", flush=True)
+    setup(rounds=ROUNDS, experiment=EXPERIMENT, declared_s=planned)
+    ok = figure(
+        "overhead s",
+        overheads,
+        "s",
+        target=TARGET,
+        better="lower",
+        label=f"outage run: wall time beyond the declared {planned:g} s",
+        digits=2,
     )
-    if result.returncode != 0:
-        print(result.stdout[-2000:], result.stderr[-2000:])
-    return 0 if overhead <= 5 and result.returncode == 0 else 1
+    figure("wall s", [planned + o for o in overheads], "s", better="lower", label="outage run: wall time", digits=2)
+    for part, values in parts.items():
+        figure(f"part: {part}", values, "s", better="lower", label=f"  {part}", digits=2)
+    return finish(ok)
 
 
 if __name__ == "__main__":
