@@ -248,7 +248,10 @@ def _remove_gateway_faults(resource: dict[str, Any], allowed: Sequence[str]) -> 
     if not re.fullmatch(r"[0-9a-f]{12}", run):
         return Step("remove gateway faults", False, f"{run!r} is not a run id of this tool")
     what = f"remove run {run}'s faults from {endpoint}"
-    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    try:
+        host = urllib.parse.urlsplit(endpoint).hostname or ""
+    except ValueError as exc:  # "http://[::1" and its like
+        return Step(what, False, f"not a URL: {exc}")
     if not is_loopback(host) and endpoint.rstrip("/") not in {url.rstrip("/") for url in allowed}:
         return Step(what, False, f"{host} is not this machine: run 'outage rollback --gateway {endpoint}' to allow it")
     token = os.environ.get("OUTAGE_TOKEN")
