@@ -147,8 +147,13 @@ def _parse_yaml(text: str) -> tuple[Any, Positions]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise DocumentError(f"invalid YAML: {exc.problem or exc.context}", line, column) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids: located, on one line
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise DocumentError(f"invalid YAML: the character {character} is not allowed here", line, column) from None
     except yaml.YAMLError as exc:
-        raise DocumentError(f"invalid YAML: {exc}") from None
+        raise DocumentError(f"invalid YAML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise DocumentError(f"the document is nested more than {MAX_DEPTH} levels deep") from None
     finally:

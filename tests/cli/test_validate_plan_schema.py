@@ -48,6 +48,31 @@ def test_validate_reports_every_error_of_every_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_validate_checks_a_suite_and_every_experiment_it_names(tmp_path: Path) -> None:
+    suite = ROOT / "experiments" / "suites" / "weekly-s3.yaml"
+    result = runner.invoke(app, ["validate", str(suite)])
+    assert result.exit_code == 0, result.output
+    assert f"{suite}: ok (game-day suite, 2 experiments: Weekly S3 game day)" in result.stdout
+    (tmp_path / "bad.yaml").write_text(BAD)
+    (tmp_path / "day.yaml").write_text("version: 1\ntitle: day\nexperiments:\n  - bad.yaml\nstop_the_day: sometimes\n")
+    result = runner.invoke(app, ["validate", str(tmp_path / "day.yaml")])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'day.yaml'}:5:1: stop_the_day: Input should be 'first_failure' or 'never'" in result.stderr
+    (tmp_path / "day.yaml").write_text("version: 1\ntitle: day\nexperiments:\n  - bad.yaml\n")
+    result = runner.invoke(app, ["validate", str(tmp_path / "day.yaml")])
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'day.yaml'}:4:5: experiments[0]: bad.yaml is not runnable:" in result.stderr
+    assert f"{tmp_path / 'bad.yaml'}:4:5: faults[0].kind: unknown fault kind 'unavailble'" in result.stderr
+
+
+def test_a_control_character_is_one_located_line(tmp_path: Path) -> None:
+    file = tmp_path / "cc.yaml"
+    file.write_bytes(b"version: 1\ntitle: a\x1fb\n")
+    result = runner.invoke(app, ["validate", str(file)])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == f"{file}:2:9: invalid YAML: the character U+001F is not allowed here"
+
+
 def test_validate_as_a_real_subprocess_never_prints_a_traceback(tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.yaml"
     garbage.write_bytes(os.urandom(4096))
