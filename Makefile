@@ -46,8 +46,13 @@ demo: $(RUNTIME_STAMP)
 	echo; echo "The outage command is in $(VENV)/bin: run '. $(VENV)/bin/activate' to use it (or call $(VENV)/bin/outage)."; \
 	exit $$status
 
+# In parallel (pytest-xdist): four workers on two cores, as many tests wait on processes and sockets; each
+# test file stays on one worker, so its module-scoped servers and runs are made once. The package is
+# byte-compiled first (an editable install is not, and with PYTHONDONTWRITEBYTECODE set every `outage`
+# process the tests start would compile it again: a quarter of a second each).
 test: $(DEV_STAMP) $(JS_STAMP) chromium
-	$(PY) -m pytest
+	$(PY) -m compileall -q chaos
+	$(PY) -m pytest -n 4 --dist loadfile
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

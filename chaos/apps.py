@@ -24,7 +24,7 @@ from typing import Any
 
 from chaos.errors import ChaosError
 from chaos.injectors.hook import HookInjector, is_patched
-from chaos.journal import ProcessIdentity
+from chaos.journal import RUN_MARKER, ProcessIdentity
 from chaos.model import App
 
 __all__ = ["FAKE_CREDENTIALS", "RUN_MARKER", "AppFailed", "InProcessApp", "ProcessApp", "RunningApp", "free_port"]
@@ -36,8 +36,6 @@ FAKE_CREDENTIALS = {
     "AWS_DEFAULT_REGION": "us-east-1",
 }
 Journal = Callable[..., None]
-#: Set in the application's environment to the run's marker; rollback signals only a process that carries it.
-RUN_MARKER = "CHAOS_OUTAGE_RUN"
 
 
 class AppFailed(ChaosError):

@@ -71,6 +71,49 @@ def _mark(node: Any) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [value for _, value in node.value]
+    return []
+
+
+def _refuse_alias_bombs(root: Any) -> None:
+    """Refuse a document whose aliases expand past MAX_VALUES before building any of it.
+
+    Each distinct node's expanded size is counted once, so a billion laughs is refused in
+    microseconds instead of after building 200,000 values; the error points where building would
+    have stopped (the value that crosses the limit, in document order). Cycles and deep nesting are
+    left to the builder, which refuses them with their own located messages."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if depth > MAX_DEPTH:
+            return 1
+        sizes[id(node)] = 1  # in progress: a recursive alias counts once here
+        total = 1 + sum(size(child, depth + 1) for child in _children(node))
+        sizes[id(node)] = total = min(total, MAX_VALUES + 1)
+        return total
+
+    if size(root, 0) <= MAX_VALUES:
+        return
+    node, wanted = root, MAX_VALUES + 1  # the value, in pre-order, at which the count passes the limit
+    while wanted > 1:
+        wanted -= 1
+        for child in _children(node):
+            if wanted <= sizes[id(child)]:
+                node = child
+                break
+            wanted -= sizes[id(child)]
+        else:
+            break
+    raise DocumentError(f"the document expands to more than {MAX_VALUES:,} values (a YAML alias bomb?)", *_mark(node))
+
+
 class _YamlBuilder:
     """Builds plain Python values from a YAML node tree, recording where each value came from."""
 
@@ -141,6 +184,7 @@ def _parse_yaml(text: str) -> tuple[Any, Positions]:
         node = loader.get_single_node()
         if node is None:
             raise DocumentError("the file has no document: an experiment needs at least version, title and faults")
+        _refuse_alias_bombs(node)
         builder = _YamlBuilder(loader)
         value = builder.build(node)
     except yaml.MarkedYAMLError as exc:

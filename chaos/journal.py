@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks; runs are n
 
 __all__ = [
     "DEFAULT_DIR",
+    "RUN_MARKER",
     "STATUSES",
     "Journal",
     "JournalBusy",
@@ -45,6 +46,9 @@ __all__ = [
     "held_by_a_live_run",
     "read_journal",
 ]
+
+#: Set in the application's environment to the run's marker; rollback signals only a process that carries it.
+RUN_MARKER = "CHAOS_OUTAGE_RUN"
 
 DEFAULT_DIR = Path(".chaos") / "runs"
 STATUSES = ("running", "passed", "failed", "unverified", "aborted", "error")
@@ -90,7 +94,7 @@ class ProcessIdentity:
             return False
         if self.start_ticks is None:
             return False  # cannot tell it from a process that reused the pid: never signal it
-        return start_ticks(self.pid) == self.start_ticks
+        return start_ticks(self.pid) == self.start_ticks and not _zombie(self.pid)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -107,6 +111,15 @@ def start_ticks(pid: int) -> int | None:
         return int(stat[stat.rindex(")") + 2 :].split()[19])  # the command name may hold spaces and ')'
     except (ValueError, IndexError):
         return None
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited and only waits to be reaped (where no init reaps orphans, for good)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2 :].split()[:1] == ["Z"]
 
 
 def boot_id() -> str | None:

@@ -29,10 +29,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from chaos.apps import RUN_MARKER
 from chaos.errors import ConfigError
 from chaos.injectors.admission import is_loopback
-from chaos.journal import Journal, JournalBusy, ProcessIdentity, held_by_a_live_run
+from chaos.journal import RUN_MARKER, Journal, JournalBusy, ProcessIdentity, held_by_a_live_run
 
 __all__ = ["Recovery", "Step", "crashed_journals", "recover"]
 

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,7 +108,7 @@ def _kill_at(folder: Path, moment: str | None, delay: float) -> dict[str, Any]:
 
 def test_sigkill_at_random_moments_then_rollback_leaves_nothing(tmp_path: Path) -> None:
     rng = random.Random(20170228)
-    cases = [(MOMENTS[index % len(MOMENTS)], rng.uniform(0, 0.3)) for index in range(14)]
+    cases = [(moment, rng.uniform(0, 0.3)) for moment in MOMENTS]  # every moment once, a random delay after it
     folders = []
     for index in range(len(cases)):
         folder = tmp_path / f"kill{index}"
@@ -151,7 +150,7 @@ def test_sigkill_at_random_moments_then_rollback_leaves_nothing(tmp_path: Path) 
         assert "nothing" in second.stdout, (where, second.stdout)
         leftovers = list(outcome["journal"].parent.glob(".j.json.*.tmp"))
         assert leftovers == [], where
-    assert sum(1 for o in outcomes if o["before"].get("status") == "running") >= 10  # most kills hit a live run
+    assert sum(1 for o in outcomes if o["before"].get("status") == "running") >= len(cases) - 3  # most hit a live run
 
 
 def test_a_second_run_on_the_same_journal_is_refused(tmp_path: Path) -> None:
@@ -209,14 +208,15 @@ def test_a_signal_in_the_late_phases_aborts_after_a_complete_rollback(phase: str
 
 
 def test_app_logs_do_not_pile_up_when_the_command_cannot_start(tmp_path: Path) -> None:
-    before = set(Path(tempfile.gettempdir()).glob("chaos-app-*.log"))
+    temporary = tmp_path / "tmp"  # the run's own temporary directory: runs beside this test write theirs elsewhere
+    temporary.mkdir()
     (tmp_path / "exp.yaml").write_text(
         EXPERIMENT.replace("cwd: x", "").replace("  url: http", "  cwd: /nonexistent/dir\n  url: http")
     )
     result = subprocess.run(
         [str(OUTAGE), "run", "exp.yaml", "--journal", "j.json"],
         cwd=tmp_path,
-        env=_env(),
+        env={**_env(), "TMPDIR": str(temporary)},
         capture_output=True,
         text=True,
         timeout=60,
@@ -224,4 +224,4 @@ def test_app_logs_do_not_pile_up_when_the_command_cannot_start(tmp_path: Path) -
     )
     assert result.returncode == 3, result.stdout + result.stderr
     assert "cannot start the application" in result.stdout + result.stderr
-    assert set(Path(tempfile.gettempdir()).glob("chaos-app-*.log")) <= before
+    assert list(temporary.iterdir()) == []

@@ -160,7 +160,7 @@ def test_text_mutations_of_the_catalogue(index: int, mutation: tuple[Any, ...]) 
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(
     index=st.integers(0, len(TEXTS) - 1),

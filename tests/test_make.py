@@ -89,7 +89,10 @@ def _fake_bin(tmp_path: Path, *, uid: int, sudo: bool) -> Path:
 
 def _make_chromium(bin_dir: Path) -> subprocess.CompletedProcess[str]:
     assert MAKE is not None
-    env = {**os.environ, "PATH": str(bin_dir)}
+    # A top-level make, as a user types it, also when the suite itself runs under `make test` (MAKELEVEL
+    # would make it print "make[1]: ***").
+    recursion = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
+    env = {**{k: v for k, v in os.environ.items() if k not in recursion}, "PATH": str(bin_dir)}
     return subprocess.run(
         [MAKE, "--no-print-directory", "chromium"],
         cwd=ROOT,

@@ -210,3 +210,23 @@ def test_sigterm_bursts_during_rollback_end_with_a_final_journal(tmp_path: Path)
     assert run.wait(timeout=60) == 3
     data = json.loads((tmp_path / "j.json").read_text())
     assert data["status"] == "aborted" and data["rollback"]["complete"] is True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
+def test_an_exited_but_unreaped_process_is_not_alive() -> None:
+    # Where the container's init reaps no orphan, an application that exited stays a zombie for good:
+    # it is gone (nothing to stop), though its pid and start time still read back.
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    identity = ProcessIdentity.of(child.pid)
+    assert identity.start_ticks is not None
+    wait_until(lambda: Path(f"/proc/{child.pid}/stat").read_text().split(") ", 1)[1].startswith("Z"), timeout=10)
+    try:
+        assert not identity.alive()
+    finally:
+        child.wait()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert ProcessIdentity.of(running.pid).alive()
+    finally:
+        running.kill()
+        running.wait()

@@ -143,7 +143,7 @@ def _dump(document: Any) -> str:
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
 def test_random_journals_end_in_a_clear_outcome(data: st.DataObject, fake_aws: None) -> None:
@@ -175,7 +175,7 @@ def test_random_journals_end_in_a_clear_outcome(data: st.DataObject, fake_aws: N
         assert not ours & set(signalled), f"signalled {signalled}"
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cut=st.integers(0, 10_000),
     insert=st.binary(min_size=0, max_size=12)

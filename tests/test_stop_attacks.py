@@ -155,3 +155,24 @@ def test_global_faults_overlap_across_the_ways_of_naming_them() -> None:
     iam_global = chaos.Fault(kind="unavailable", service="iam", region="aws-global")
     iam_include = chaos.Fault(kind="unavailable", service="iam", region="eu-west-1", include_global=True)
     assert overlap(iam_global, iam_include)
+
+
+def test_an_error_budget_counts_answers_when_the_load_falls_behind() -> None:
+    # A hung application with 4 requests in flight and a 1 s timeout takes 4 requests a second from a
+    # schedule of 20: requests due in second 2 are sent and time out seconds later. Counted by the
+    # second they were due in, every recent second would look empty (nothing to judge) for the whole
+    # outage; counted by the second they were answered in, each second is 4 timeouts: the budget trips.
+    from chaos.verify.log import RequestLog, Sample
+    from chaos.verify.stop import StopCondition
+    from chaos.verify.stopwatch import StopWatch
+
+    log = RequestLog()
+    now = [0.0]
+    for index in range(4 * 8):  # 8 seconds of answers, 4 a second, due 5 per second (falling behind)
+        due, answered = index / 20, 1.0 + index / 4
+        log.add(Sample(due, answered - due, None, "timeout", "faults", "GET", str(index)))
+    condition = StopCondition.model_validate({"name": "error budget", "availability_below": 0.5, "for": "2s"})
+    watch = StopWatch([condition], lambda stopped: None, log=log, clock=lambda: now[0], origin=0.0)
+    now[0] = 8.0
+    assert watch._check(condition) == "availability below 50% for 2 s (at most 0.0%)"
+    assert max(log.per_second) == 1  # what was due: nothing after second 1

@@ -375,20 +375,20 @@ def test_what_loads_the_runner_can_use(document: dict[str, Any], as_json: bool) 
         exercise(experiment)
 
 
+# Text without braces: a lone brace is an unbalanced placeholder, refused by validate (the cases above try it).
+plain_text = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="{}"), max_size=6)
+
+
 @given(
     url=st.sampled_from(["http://127.0.0.1:{port}", "http://127.0.0.1:{port}/pr%C3%A9fix/"]),
     requests=st.lists(
         st.fixed_dictionaries(
             {
                 "method": st.sampled_from(["GET", "PUT", "POST", "HEAD"]),
-                "path": st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6).map(
-                    lambda text: "/" + encoded(text) + "/{id}"
-                ),
+                "path": plain_text.map(lambda text: "/" + encoded(text) + "/{id}"),
                 "weight": st.sampled_from([1e-6, 1, 1e6]),
                 "headers": st.sampled_from([{}, {"X-Trace": "a b\tc", "Accept": "*/*"}]),
-                "body": st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=6).map(
-                    lambda text: text + " {id}"
-                ),
+                "body": plain_text.map(lambda text: text + " {id}"),
             }
         ),
         min_size=1,

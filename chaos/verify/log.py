@@ -68,6 +68,8 @@ class RequestLog:
         self.phases: dict[str, PhaseStats] = {}
         self.per_second: dict[int, list[float]] = {}
         """Second of the run -> [requests, successes, graceful refusals, failures, latency sum, latency max]."""
+        self.answered: dict[int, list[int]] = {}
+        """Second of the run in which requests were answered (or timed out) -> [answers, successes]."""
         self.acknowledged: dict[str, bytes] = {}
         self.acknowledged_at: dict[str, float] = {}
         """Document id -> when its last acknowledged write was answered (seconds into the run)."""
@@ -120,6 +122,9 @@ class RequestLog:
                 slot = self._random.randrange(stats.seen_latencies)
                 if slot < RESERVOIR:
                     stats.latencies[slot] = sample.latency
+            answered = self.answered.setdefault(int(end), [0, 0])
+            answered[0] += 1
+            answered[1] += outcome == "success"
             second = self.per_second.setdefault(int(sample.start), [0, 0, 0, 0, 0.0, 0.0])
             second[0] += 1
             second[{"success": 1, "graceful": 2, "failure": 3}[outcome]] += 1

@@ -3,9 +3,11 @@
 Every condition is checked twice a second; a check that has not come back within its bound (its
 timeout, a few seconds at most) counts as a failed check, so a status page that answers one byte at
 a time or a kill switch that hangs stops the run instead of silencing the watch. ``availability_below``
-is judged on settled seconds only: requests that have had their load timeout to answer (a hung
-application's requests count as failures once they time out; a slow success is not mistaken for a
-failure). The first condition that fires calls ``on_stop`` once.
+is judged on the answers that came in each whole second (a request counts in the second it was
+answered or timed out): a hung application's requests count as failures as they time out, also when
+the load falls behind its schedule (a request counted by the second it was due in would still be
+waiting to be sent), and a slow success is not mistaken for a failure. The first condition that
+fires calls ``on_stop`` once.
 """
 
 from __future__ import annotations
@@ -39,14 +41,14 @@ class StopWatch:
         on_stop: Callable[[Stopped], None],
         *,
         log: RequestLog | None = None,
-        settle: float = 5.0,
+        settle: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
         origin: float | None = None,
         every: float = 0.5,
     ) -> None:
         self.conditions, self.on_stop, self.log, self.every = list(conditions), on_stop, log, every
         self.settle = settle
-        """How long a request may take (the load's timeout): seconds younger than this are not judged yet."""
+        """A margin for answers still being recorded: the seconds younger than this are not judged yet."""
         self.clock = clock
         self.origin = clock() if origin is None else origin
         self.fired: Stopped | None = None
@@ -182,15 +184,16 @@ class StopWatch:
         return f"{failure} ({count} times in a row)" if count >= limit else None
 
     def _availability(self, condition: StopCondition) -> str | None:
-        """Every settled second of the last ``for`` below the threshold (and at least one request each)."""
+        """Every whole second of the last ``for`` below the threshold, by the answers that came in it (at
+        least one each)."""
         if self.log is None:
             return None
         threshold = condition.availability_below or 0.0
-        settled = int(self.clock() - self.origin - self.settle)  # requests of later seconds may still answer
+        settled = int(self.clock() - self.origin - self.settle)  # answers of later seconds may still come in
         seconds = range(settled - max(round(condition.for_), 1), settled)
         shares = []
         for second in seconds:
-            row = self.log.per_second.get(second)
+            row = self.log.answered.get(second)
             if not row or not row[0]:
                 return None
             shares.append(row[1] / row[0])

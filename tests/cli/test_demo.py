@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +42,25 @@ def test_the_demo_replays_2017_against_both_variants(tmp_path: Path) -> None:
         line = f"  report {report.relative_to(tmp_path)}  (journal {journal.relative_to(tmp_path)})"
         assert report.exists() and line in out.splitlines(), out
     assert elapsed < 90
+    # The resilient variant's run in detail (the naive one's through `outage run`: tests/test_runner.py).
+    data = json.loads((tmp_path / ".chaos" / "runs" / "demo-resilient.json").read_text())
+    assert data["status"] == "passed" and data["rollback"]["complete"] is True
+    names = {check["name"]: check for check in data["checks"]}
+    assert set(names) >= {
+        "availability",
+        "graceful_errors",
+        "latency_p99",
+        "durability",
+        "recovery",
+        "retry_amplification",
+        "health_honesty",
+        "steady_state_before",
+        "steady_state_after",
+    }
+    assert all(check["passed"] for check in data["checks"]), data["checks"]
+    events = [event["event"] for event in data["timeline"]]
+    assert events.index("inject") < events.index("remove") < events.index("rollback")
+    assert [fault["label"] for fault in data["faults"]] == ["S3 us-east-1 down", "writes still down"]
 
 
 def test_the_sdk_demo_shows_the_outage_call_by_call() -> None:

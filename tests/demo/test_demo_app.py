@@ -55,7 +55,7 @@ def test_resilient_spools_writes_reads_the_replica_and_replays(gateway: GatewayI
         server.server_close()  # type: ignore[attr-defined]
 
 
-def test_naive_acknowledges_writes_it_then_loses(gateway: GatewayInjector) -> None:
+def test_naive_acknowledges_writes_it_then_loses(gateway: GatewayInjector, capsys: pytest.CaptureFixture[str]) -> None:
     url, server = _serve("naive")
     try:
         gateway.engine.add([chaos.s3_outage("us-east-1")])
@@ -63,6 +63,13 @@ def test_naive_acknowledges_writes_it_then_loses(gateway: GatewayInjector) -> No
         status, body = http_get(f"{url}/docs/lost")
         assert status == 500 and "Traceback" in body  # ...reads fail with a stack trace
         assert http_get(f"{url}/health") == (200, '{"status": "ok"}')  # and health says ok
+        # The upload runs in the background with the SDK's retries: the outage ends only once it gave up
+        # (on a busy machine its last retry could otherwise land after the outage, and the write survive).
+        said: list[str] = []
+        wait_until(
+            lambda: said.append(capsys.readouterr().err) or "upload of lost failed" in "".join(said),
+            what="the upload to fail",
+        )
         gateway.engine.remove()
         wait_until(lambda: http_get(f"{url}/docs/lost")[0] == 404, what="the lost write to show")
     finally:

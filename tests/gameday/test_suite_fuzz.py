@@ -119,7 +119,7 @@ def _check_cli(path: Path, *args: str) -> None:
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(document=documents, as_json=st.booleans())
 def test_random_suites(document: Any, as_json: bool, folder: Path) -> None:
@@ -154,7 +154,7 @@ def _mutate(data: Any, path: list[int], value: Any, delete: bool) -> Any:
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(
     path=st.lists(st.integers(0, 50), min_size=1, max_size=4),
@@ -169,7 +169,7 @@ def test_mutations_of_the_catalogue_suite(path: list[int], value: Any, delete: b
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(
     start=st.integers(0, 2000),
