@@ -79,6 +79,11 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
+#: How deep the alias-bomb scan looks: deeper than the builder allows (merge keys lift deep content up),
+#: within Python's recursion limit.
+_MAX_SCAN_DEPTH = 300
+
+
 def _refuse_alias_bombs(root: Any) -> None:
     """Refuse a document whose aliases expand past MAX_VALUES before building any of it.
 
@@ -92,7 +97,7 @@ def _refuse_alias_bombs(root: Any) -> None:
         known = sizes.get(id(node))
         if known is not None:
             return known
-        if depth > MAX_DEPTH:
+        if depth > _MAX_SCAN_DEPTH:
             return 1
         sizes[id(node)] = 1  # in progress: a recursive alias counts once here
         total = 1 + sum(size(child, depth + 1) for child in _children(node))
@@ -114,6 +119,9 @@ def _refuse_alias_bombs(root: Any) -> None:
     raise DocumentError(f"the document expands to more than {MAX_VALUES:,} values (a YAML alias bomb?)", *_mark(node))
 
 
+_UNSEEN = object()
+
+
 class _YamlBuilder:
     """Builds plain Python values from a YAML node tree, recording where each value came from."""
 
@@ -121,6 +129,7 @@ class _YamlBuilder:
         self.loader = loader
         self.positions: Positions = {}
         self.values = 0
+        self._scalars: dict[int, Any] = {}
 
     def build(self, node: Any, path: Path_ = (), depth: int = 0) -> Any:
         self.values += 1
@@ -142,7 +151,16 @@ class _YamlBuilder:
         return self._mapping(node, path, depth)
 
     def scalar(self, node: Any) -> Any:
-        """The value of a scalar node, refused (located) when it is too long a number, binary or not text."""
+        """The value of a scalar node, refused (located) when it is too long a number, binary or not text;
+        checked once per node (an alias to a long string is not checked again each time it is used)."""
+        known = self._scalars.get(id(node), _UNSEEN)
+        if known is not _UNSEEN:
+            return known
+        value = self._scalar(node)
+        self._scalars[id(node)] = value
+        return value
+
+    def _scalar(self, node: Any) -> Any:
         if node.tag == "tag:yaml.org,2002:int" and len(node.value) > _MAX_NUMBER_CHARS:
             raise _too_long(node.value, *_mark(node))
         value = self.loader.construct_object(node)
@@ -220,6 +238,7 @@ class _JsonParser:
         self.text = text
         self.positions: Positions = {}
         self.values = 0
+        self._scalars: dict[int, Any] = {}
         self._lines = [match.start() for match in re.finditer("\n", text)]
 
     def where(self, offset: int) -> tuple[int, int]:

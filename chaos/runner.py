@@ -235,7 +235,7 @@ class Runner:
         assert app is not None and load is not None and self.seed is not None
         measured = Measurements(RequestLog(graceful=experiment.expect.graceful_statuses, seed=self.seed))
         # Prepared before the application starts: an in-process run swaps in fake credentials then.
-        watch = self._stop_watch(measured.log)
+        watch = self._stop_watch(measured.log, window=load.timeout)
         base_url = self._start_everything()
         measured.before = self._steady_state("before", base_url)
         if measured.before and not all(result.passed for _, result in measured.before):
@@ -277,10 +277,10 @@ class Runner:
             self.journal.event("check", name=result.name, passed=result.passed)
         return results
 
-    def _stop_watch(self, log: RequestLog | None) -> StopWatch:
+    def _stop_watch(self, log: RequestLog | None, window: float = 0.0) -> StopWatch:
         """The experiment's stop conditions, checked now that they can be (an alarm that does not exist
         is an error before any fault), watched from the start of the faults."""
-        watch = StopWatch(self.experiment.stop_when, self._stopped, log=log, origin=self._started)
+        watch = StopWatch(self.experiment.stop_when, self._stopped, log=log, window=window, origin=self._started)
         try:
             watch.prepare(stopped=lambda: bool(self._signal))
         except Exception as exc:

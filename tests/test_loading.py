@@ -10,6 +10,7 @@ import threading
 import time
 import tracemalloc
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -340,3 +341,29 @@ def test_an_unreadable_file(tmp_path: Path) -> None:
         pytest.skip("running as root: permissions are not enforced")
     with pytest.raises(ExperimentError, match="cannot read the file: Permission denied"):
         load_experiment(path)
+
+
+def test_aliases_of_one_long_string_are_checked_once() -> None:
+    # 111,110 uses of a 1,000,000-character string: under the value limit, and checked once, not each use.
+    text = 'version: 1\ntitle: t\nfaults: [{kind: unavailable}]\nx:\n  - &s "' + "x" * 1_000_000 + '"\n'
+    previous = "s"
+    for level in range(1, 6):
+        text += f"  - &l{level} [" + ", ".join([f"*{previous}"] * 10) + "]\n"
+        previous = f"l{level}"
+    elapsed, _ = _bounded(lambda: parse_experiment(text))
+    assert elapsed < 10  # a guard against re-checking the string at every use (minutes before), not a figure
+
+
+def test_merge_keys_do_not_hide_an_alias_bomb_below_the_depth_limit() -> None:
+    bomb = "version: 1\ntitle: t\nfaults: [{kind: unavailable}]\nx: " + "{<<: " * 70 + "{k: [&l0 [" + ",".join("a" * 10) + "]"
+    for level in range(1, 7):
+        bomb += f", &l{level} [" + ",".join([f"*l{level - 1}"] * 10) + "]"
+    bomb += "]}" + "}" * 70 + "\n"
+    from chaos import documents
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the document was built: the scan before building missed the bomb")
+
+    with mock.patch.object(documents._YamlBuilder, "build", never):
+        problems = _problems(bomb)
+    assert "expands to more than 200,000 values (a YAML alias bomb?)" in problems[0]

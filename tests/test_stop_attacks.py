@@ -176,3 +176,32 @@ def test_an_error_budget_counts_answers_when_the_load_falls_behind() -> None:
     now[0] = 8.0
     assert watch._check(condition) == "availability below 50% for 2 s (at most 0.0%)"
     assert max(log.per_second) == 1  # what was due: nothing after second 1
+
+
+def test_an_error_budget_fires_on_timeouts_that_come_in_bursts() -> None:
+    # The default load (4 in flight, 5 s timeout) against a hung application: all four time out together,
+    # so answers come every 5 s and most seconds hold none. Judged over the load's timeout, the budget trips.
+    from chaos.verify.log import RequestLog, Sample
+    from chaos.verify.stop import StopCondition
+    from chaos.verify.stopwatch import StopWatch
+
+    log = RequestLog()
+    for burst in range(6):
+        for worker in range(4):
+            due = 5.0 * burst + 0.05 * worker
+            log.add(Sample(due, 5.0, None, "timeout", "faults", "GET", f"{burst}-{worker}"))
+    now = [0.0]
+    condition = StopCondition.model_validate({"name": "error budget", "availability_below": 0.5, "for": "2s"})
+    watch = StopWatch([condition], lambda stopped: None, log=log, clock=lambda: now[0], origin=0.0, window=5.0)
+    fired = []
+    for tick in range(64):
+        now[0] = tick / 2
+        if watch._check(condition) is not None:
+            fired.append(now[0])
+    assert fired and fired[0] <= 11.5, fired
+    healthy = RequestLog()  # slow successes in the same bursts: never
+    for burst in range(6):
+        for worker in range(4):
+            healthy.add(Sample(5.0 * burst + 0.05 * worker, 4.9, 200, None, "faults", "GET", f"{burst}-{worker}"))
+    calm = StopWatch([condition], lambda stopped: None, log=healthy, clock=lambda: now[0], origin=0.0, window=5.0)
+    assert all(calm._check(condition) is None for now[0] in [tick / 2 for tick in range(64)])

@@ -6,13 +6,16 @@ a time or a kill switch that hangs stops the run instead of silencing the watch.
 is judged on the answers that came in each whole second (a request counts in the second it was
 answered or timed out): a hung application's requests count as failures as they time out, also when
 the load falls behind its schedule (a request counted by the second it was due in would still be
-waiting to be sent), and a slow success is not mistaken for a failure. The first condition that
-fires calls ``on_stop`` once.
+waiting to be sent), and a slow success is not mistaken for a failure. It is judged on the latest
+``for`` seconds that had answers, looking back as far as the load's timeout (requests that all time
+out together answer in bursts that far apart): a second without any answer says nothing either way.
+The first condition that fires calls ``on_stop`` once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -42,12 +45,16 @@ class StopWatch:
         *,
         log: RequestLog | None = None,
         settle: float = 0.5,
+        window: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
         origin: float | None = None,
         every: float = 0.5,
     ) -> None:
         self.conditions, self.on_stop, self.log, self.every = list(conditions), on_stop, log, every
         self.settle = settle
+        self.window = window
+        """The shortest span availability is judged over (the load's timeout: a hung application's
+        requests all time out together, so its answers come in bursts that far apart)."""
         """A margin for answers still being recorded: the seconds younger than this are not judged yet."""
         self.clock = clock
         self.origin = clock() if origin is None else origin
@@ -190,15 +197,16 @@ class StopWatch:
             return None
         threshold = condition.availability_below or 0.0
         settled = int(self.clock() - self.origin - self.settle)  # answers of later seconds may still come in
-        seconds = range(settled - max(round(condition.for_), 1), settled)
-        shares = []
-        for second in seconds:
+        length = max(round(condition.for_), 1)
+        shares: list[float] = []  # the latest ``length`` seconds that had answers, within the longer span
+        for second in range(settled - 1, settled - 1 - max(length, math.ceil(self.window)), -1):
             row = self.log.answered.get(second)
-            if not row or not row[0]:
-                return None
-            shares.append(row[1] / row[0])
+            if row and row[0]:  # a second without answers says nothing either way
+                shares.append(row[1] / row[0])
+                if len(shares) == length:
+                    break
         if shares and all(share < threshold for share in shares):
-            return f"availability below {threshold:.0%} for {len(shares)} s (at most {max(shares):.1%})"
+            return f"availability below {threshold:.0%} for {length} s (at most {max(shares):.1%})"
         return None
 
     @staticmethod
