@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from chaos.cli import app
 from chaos.loading import ExperimentError, parse_experiment
 from chaos.model import Experiment
+from tests.mutations import set_path
 
 CATALOGUE = sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml"))
 TEXTS = [path.read_text() for path in CATALOGUE]
@@ -97,30 +98,6 @@ def test_random_documents(document: Any, as_json: bool) -> None:
         _check(yaml.safe_dump(document), "random.yaml")
 
 
-def _set_path(data: Any, path: list[int], value: Any, delete: bool) -> Any:
-    node = data
-    for step in path:
-        if isinstance(node, dict) and node:
-            key = sorted(node, key=str)[step % len(node)]
-            if not isinstance(node[key], (dict, list)) or not node[key]:
-                if delete:
-                    del node[key]
-                else:
-                    node[key] = value
-                return data
-            node = node[key]
-        elif isinstance(node, list) and node:
-            index = step % len(node)
-            if not isinstance(node[index], (dict, list)) or not node[index]:
-                if delete:
-                    del node[index]
-                else:
-                    node[index] = value
-                return data
-            node = node[index]
-    return data
-
-
 text_mutations = st.one_of(
     st.tuples(st.just("delete_line"), st.integers(0, 200)),
     st.tuples(st.just("duplicate_line"), st.integers(0, 200)),
@@ -171,7 +148,7 @@ def test_text_mutations_of_the_catalogue(index: int, mutation: tuple[Any, ...]) 
 def test_value_mutations_through_outage_validate(
     index: int, path: list[int], value: Any, delete: bool, tmp_path_factory: Any
 ) -> None:
-    data = _set_path(yaml.safe_load(TEXTS[index]), path, value, delete)
+    data = set_path(yaml.safe_load(TEXTS[index]), path, value, delete)
     file = tmp_path_factory.mktemp("fuzz") / CATALOGUE[index].name
     file.write_text(yaml.safe_dump(data))
     result = runner.invoke(app, ["validate", str(file)])

@@ -110,11 +110,7 @@ def _describe(endpoint: Any, request: Any, operation_model: Any, context: dict[s
             region = GLOBAL_REGION
         else:
             signing = context.get("signing")
-            region = (
-                (signing.get("region") if signing else None)
-                or getattr(endpoint, _REGION_ATTR, None)
-                or _signed_region(endpoint, request, context)
-            )
+            region = (signing.get("region") if signing else None) or _signed_region(endpoint, request, context)
     retries = context.get("retries") or {}
     return Call(
         service,

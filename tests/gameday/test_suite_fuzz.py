@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 from chaos.cli import app
 from chaos.gameday.suite import LoadedSuite, load_suite
 from chaos.loading import ExperimentError
+from tests.mutations import set_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = (ROOT / "experiments" / "suites" / "weekly-s3.yaml").read_text()
@@ -129,30 +130,6 @@ def test_random_suites(document: Any, as_json: bool, folder: Path) -> None:
     _check_cli(path, "validate")
 
 
-def _mutate(data: Any, path: list[int], value: Any, delete: bool) -> Any:
-    node = data
-    for step in path:
-        if isinstance(node, dict) and node:
-            key = sorted(node, key=str)[step % len(node)]
-            if not isinstance(node[key], (dict, list)) or not node[key]:
-                if delete:
-                    del node[key]
-                else:
-                    node[key] = value
-                return data
-            node = node[key]
-        elif isinstance(node, list) and node:
-            index = step % len(node)
-            if not isinstance(node[index], (dict, list)) or not node[index]:
-                if delete:
-                    del node[index]
-                else:
-                    node[index] = value
-                return data
-            node = node[index]
-    return data
-
-
 @settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
@@ -163,7 +140,7 @@ def _mutate(data: Any, path: list[int], value: Any, delete: bool) -> Any:
 )
 def test_mutations_of_the_catalogue_suite(path: list[int], value: Any, delete: bool, folder: Path) -> None:
     file = folder / "mutated.yaml"
-    file.write_text(yaml.safe_dump(_mutate(yaml.safe_load(SUITE), path, value, delete)))
+    file.write_text(yaml.safe_dump(set_path(yaml.safe_load(SUITE), path, value, delete)))
     _check_load(file)
     _check_cli(file, "validate")
 
