@@ -8,6 +8,7 @@ SDK in any language points ``AWS_ENDPOINT_URL`` at it. The control API lives und
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -36,12 +37,13 @@ from chaos.injectors.backend import CALL_KEY, Backend
 from chaos.injectors.base import EngineInjector
 from chaos.injectors.connection import (
     BodyTooLarge,
-    OneRequestHandler,
+    KeepAliveHandler,
     answer_then_close,
     discard_body,
     drop,
     frame_body,
     hold,
+    keep_alive,
     read_body,
 )
 from chaos.injectors.control import MAX_BODY, ControlApi, error
@@ -120,6 +122,7 @@ class GatewayInjector(EngineInjector):
         return FaultMiddleware(backend, self, control, Admission(token), bucket_region=backend.bucket_region)
 
 
+@functools.lru_cache(maxsize=64)
 def _status(code: int) -> str:
     try:
         return f"{code} {HTTPStatus(code).phrase}"
@@ -154,7 +157,7 @@ class FaultMiddleware:
         if path.startswith(CONTROL_PREFIX):
             return self._control(environ, start_response, body, length)
         if path.startswith(ADMIN_PREFIXES):
-            return self.app(environ, start_response)
+            return keep_alive(environ, body, self.app(environ, start_response))
         return self._aws(environ, start_response, body, length)
 
     def _aws(
@@ -182,13 +185,14 @@ class FaultMiddleware:
         decision = self.injector.decide(call)
         action = decision.action
         if action is Action.PASS:
-            return self.app(environ, start_response)
+            return keep_alive(environ, body, self.app(environ, start_response))
         if action is Action.DELAY:
             self.injector._sleep(decision.delay or 0.0)
-            return self.app(environ, start_response)
+            return keep_alive(environ, body, self.app(environ, start_response))
         if action is Action.ERROR:
             assert decision.error is not None
-            return self._error(environ, start_response, decision.error, call.service, call.operation)
+            answer = self._error(environ, start_response, decision.error, call.service, call.operation)
+            return keep_alive(environ, body, answer)  # a body left unread: the connection closes after the answer
         if action is Action.LOST_RESPONSE:
             result = self.app(environ, lambda *args, **kwargs: None)
             try:
@@ -263,7 +267,7 @@ class FaultMiddleware:
         )
         answer = _json(payload)
         start_response(_status(status), [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
-        return [answer]
+        return keep_alive(environ, body, [answer])
 
 
 def _json(payload: dict[str, Any]) -> bytes:
@@ -318,7 +322,7 @@ class GatewayServer:
             port,
             injector.wrap(app, token, limits, backend),
             threaded=True,
-            request_handler=OneRequestHandler,
+            request_handler=KeepAliveHandler,
             fd=None if sock is None else sock.fileno(),  # a socket already listening (the caller closes its copy)
         )
         self.server.daemon_threads = True  # type: ignore[attr-defined]  # socketserver.ThreadingMixIn

@@ -106,11 +106,13 @@ def start_gateway(
 
 @dataclass
 class RawResponse:
-    """What came back on a raw connection: nothing at all (dropped), or one HTTP answer."""
+    """What came back on a raw connection: nothing at all (dropped), or an HTTP answer and what followed it
+    (``after``: the answers to whatever the gateway read as further requests on a kept-alive connection)."""
 
     status: int | None
     headers: dict[str, str]
     body: bytes
+    after: bytes = b""
 
     def json(self) -> Any:
         assert self.headers.get("content-type", "").startswith("application/json"), self
@@ -131,16 +133,18 @@ def http_request(
     return head.encode("latin-1") + body
 
 
-def parse_response(data: bytes) -> RawResponse:
+def parse_response(data: bytes, head: bool = False) -> RawResponse:
+    """The first answer in ``data``, its body framed by its Content-Length (none for a HEAD)."""
     if not data:
         return RawResponse(None, {}, b"")
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
+    top, _, body = data.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
     headers = {}
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
-    return RawResponse(int(lines[0].split()[1]), headers, body)
+    length = 0 if head else int(headers.get("content-length", len(body)))
+    return RawResponse(int(lines[0].split()[1]), headers, body[:length], body[length:])
 
 
 def raw(url: str, data: bytes, timeout: float = 15.0) -> RawResponse:
@@ -157,7 +161,7 @@ def raw(url: str, data: bytes, timeout: float = 15.0) -> RawResponse:
             if not chunk:
                 break
             chunks.append(chunk)
-    return parse_response(b"".join(chunks))
+    return parse_response(b"".join(chunks), head=data.startswith(b"HEAD "))
 
 
 def rss_kib(pid: int) -> int:

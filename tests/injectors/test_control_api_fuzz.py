@@ -7,6 +7,7 @@ arrive exactly as generated. Examples are bounded so the suite stays within seco
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +35,8 @@ def gateways() -> Iterator[tuple[GatewayServer, GatewayServer]]:
 def _check(response: RawResponse, method: str) -> None:
     assert response.status is not None, "no answer"
     assert response.status < 500, response
+    # Bytes past the request's framing are read as the next request on the kept-alive connection: never a 5xx.
+    assert not re.search(rb"^HTTP/1\.[01] 5", response.after, re.MULTILINE), response
     if method == "HEAD":
         return
     body = response.json()

@@ -1,0 +1,223 @@
+"""Kept-alive connections to the gateway: reused only after a request framed and answered in full.
+
+A connection serves another request only when its request was read to its exact end (no body, or a
+``Content-Length`` body read to its last byte) and its answer was written in full; every other
+connection closes after its answer, and no byte of a body is ever parsed as a request.
+Hand-made on raw sockets, so that nothing between the test and the gateway tidies the request up.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import urllib3
+from botocore.config import Config
+
+from chaos.injectors import connection
+from chaos.injectors.gateway import GatewayInjector, GatewayServer
+from tests.conftest import free_port
+from tests.injectors.gateway_helpers import RawResponse, http_request, parse_response
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[GatewayServer]:
+    with GatewayServer(GatewayInjector(seed=1), port=0) as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def gateway(server: GatewayServer) -> GatewayServer:
+    server.reset_backend()
+    assert (
+        urllib3.request("DELETE", f"{server.url}/_chaos/faults", headers={"Content-Type": "application/json"}).status
+        == 200
+    )
+    return server
+
+
+def _s3(gateway: GatewayServer) -> object:
+    config = Config(retries={"mode": "standard", "total_max_attempts": 1})
+    return boto3.client("s3", region_name="us-east-1", endpoint_url=gateway.url, config=config)
+
+
+def _host(gateway: GatewayServer) -> dict[str, str]:
+    """Host, and a (not checked) signature: moto answers anonymous calls to a private bucket with 403."""
+    scope = "Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+    return {"Host": f"127.0.0.1:{gateway.port}", "Authorization": f"AWS4-HMAC-SHA256 {scope}"}
+
+
+def _answer(sock: socket.socket, head: bool = False) -> RawResponse:
+    """Exactly one answer from ``sock`` (framed by Content-Length), leaving what follows unread."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(1)
+        if not chunk:
+            return parse_response(data)
+        data += chunk
+    response = parse_response(data, head=True)
+    length = 0 if head else int(response.headers.get("content-length", "0"))
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        assert chunk, "the connection ended inside an answer"
+        body += chunk
+    return RawResponse(response.status, response.headers, body)
+
+
+def _closed(sock: socket.socket, within: float = 5.0) -> bool:
+    """Whether the gateway ends the connection (within ``within`` seconds) without sending anything more."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def _arm(gateway: GatewayServer, fault: dict[str, object]) -> None:
+    """Arm ``fault`` through the control API (and so the guardrail gate)."""
+    answer = urllib3.request(
+        "POST", f"{gateway.url}/_chaos/faults", json=fault, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status == 201, answer.data
+
+
+def _keys(gateway: GatewayServer, bucket: str) -> list[str]:
+    listed = _s3(gateway).list_objects_v2(Bucket=bucket)  # type: ignore[attr-defined]
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_requests_on_one_connection_are_each_answered(gateway: GatewayServer) -> None:
+    _s3(gateway).create_bucket(Bucket="kept")  # type: ignore[attr-defined]
+    put = http_request("PUT", "/kept/one", {**_host(gateway), "Content-Length": "5"}, b"first")
+    get = http_request("GET", "/kept/one", _host(gateway))
+    head = http_request("HEAD", "/kept/one", _host(gateway))
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(put)
+        stored = _answer(sock)
+        assert stored.status == 200 and "connection" not in stored.headers, stored
+        sock.sendall(get + head + get)  # pipelined: answered in order
+        assert _answer(sock).body == b"first"
+        assert _answer(sock, head=True).headers["content-length"] == "5"
+        assert _answer(sock).body == b"first"
+        sock.shutdown(socket.SHUT_WR)  # the client is done: the gateway closes its side
+        assert _closed(sock)
+    calls = [event.operation for event in gateway.injector.ledger.events()]
+    assert calls[-4:] == ["PutObject", "GetObject", "HeadObject", "GetObject"]
+
+
+def test_sdk_clients_reuse_their_connection(gateway: GatewayServer) -> None:
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", gateway.port, maxsize=1, block=True)
+    for _ in range(5):
+        answer = pool.request("GET", "/_chaos/health", headers=_host(gateway))
+        assert answer.status == 200 and json.loads(answer.data)["status"] == "ok"
+    assert pool.num_connections == 1, "every request opened a connection of its own"
+    s3 = _s3(gateway)
+    for index in range(5):
+        s3.create_bucket(Bucket=f"reused-{index}")  # type: ignore[attr-defined]
+    assert len(s3.list_buckets()["Buckets"]) == 5  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [("unavailable", "Content-Length"), ("unavailable", "chunked"), ("connection_error", "Content-Length")],
+)
+def test_a_body_the_gateway_did_not_read_ends_the_connection_unparsed(
+    gateway: GatewayServer, kind: str, field: str
+) -> None:
+    """An injected error answers a PutObject without reading its body: the body, a whole request here,
+    is never run; the connection closes after the answer (or, dropped, with none)."""
+    _s3(gateway).create_bucket(Bucket="loot")  # type: ignore[attr-defined]
+    _arm(gateway, {"kind": kind, "service": "s3", "operations": ["PutObject"]})
+    smuggled = http_request("PUT", "/loot/smuggled", {**_host(gateway), "Content-Length": "5"}, b"hello")
+    headers = {**_host(gateway), "Content-Type": "application/octet-stream"}
+    if field == "chunked":
+        headers["Transfer-Encoding"] = "chunked"
+        body = f"{len(smuggled):x}\r\n".encode() + smuggled + b"\r\n0\r\n\r\n"
+    else:
+        headers["Content-Length"] = str(len(smuggled))
+        body = smuggled
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("PUT", "/loot/carrier", headers, body))
+        answer = _answer(sock)
+        if kind == "connection_error":
+            assert answer.status is None, answer
+        else:
+            assert answer.status == 503 and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
+    assert _keys(gateway, "loot") == []
+
+
+def test_a_body_on_a_get_is_read_or_ends_the_connection(gateway: GatewayServer) -> None:
+    """A GET that declares a body: whether moto reads it or not, its bytes never run as a request."""
+    _s3(gateway).create_bucket(Bucket="loot")  # type: ignore[attr-defined]
+    smuggled = http_request("PUT", "/loot/smuggled", {**_host(gateway), "Content-Length": "5"}, b"hello")
+    carrier = http_request("GET", "/loot", {**_host(gateway), "Content-Length": str(len(smuggled))}, smuggled)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(carrier)
+        assert _answer(sock).status == 200
+        sock.shutdown(socket.SHUT_WR)
+        assert _closed(sock)
+    assert _keys(gateway, "loot") == []
+
+
+@pytest.mark.parametrize(
+    ("version", "headers"),
+    [("HTTP/1.0", {}), ("HTTP/1.1", {"Connection": "close"}), ("HTTP/1.0", {"Connection": "keep-alive"})],
+)
+def test_a_client_that_does_not_keep_alive_gets_its_connection_closed(
+    gateway: GatewayServer, version: str, headers: dict[str, str]
+) -> None:
+    request = http_request("GET", "/_chaos/health", {**_host(gateway), **headers}).replace(
+        b"HTTP/1.1", version.encode()
+    )
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = _answer(sock)
+        assert answer.status == 200 and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
+
+
+def test_garbage_after_a_request_is_a_400_then_the_end(gateway: GatewayServer) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)) + b"\x00\xff not a request\r\n\r\n")
+        assert _answer(sock).status == 200
+        rest = b""
+        while chunk := sock.recv(
+            65536
+        ):  # http.server's own 400 (HTTP/0.9-style: the version was not one), then the end
+            rest += chunk
+    assert b"Error code: 400" in rest and b" 5" not in rest.partition(b"\r\n")[0], rest
+
+
+def test_an_idle_kept_alive_connection_is_closed(gateway: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(connection, "IDLE_SECONDS", 0.3)
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)))
+        assert _answer(sock).status == 200
+        started = time.monotonic()
+        assert _closed(sock, within=5.0)
+        assert 0.25 <= time.monotonic() - started < 5.0
+    # A request line that never ends is cut at the same limit, not held forever.
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)) + b"GET /_chaos/hea")
+        assert _answer(sock).status == 200
+        assert _closed(sock, within=5.0)
+
+
+def test_an_upstream_failure_says_it_closes() -> None:
+    """A 502 from the upstream path closes its connection after the answer: it must say so."""
+    from chaos.injectors.upstream import connect
+
+    gateway = GatewayServer(GatewayInjector(), port=0, backend=connect(f"http://127.0.0.1:{free_port()}"))
+    with gateway, socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/", {**_host(gateway), "Authorization": "AWS4-HMAC-SHA256 x"}))
+        answer = _answer(sock)
+        assert answer.status == 502 and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
