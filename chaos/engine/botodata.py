@@ -113,8 +113,21 @@ def service_model(service: str) -> ServiceModel:
 
 @functools.cache
 def operation_names(service: str) -> frozenset[str]:
-    """The operation names of one service, as in its botocore model (``GetObject``)."""
-    return frozenset(service_model(service).operation_names)
+    """The operation names of one service, as in its botocore model (``GetObject``).
+
+    Read from the bundled ``service-2`` file of the service's latest API version, as botocore's loader
+    picks it, without importing botocore (``outage validate`` stays quick); botocore's ``sdk-extras``
+    files never add operations. Only the names are kept.
+    """
+    folder = _data_dir() / service
+    versions = [
+        version.name
+        for version in (folder.iterdir() if folder.is_dir() else ())
+        if (version / "service-2.json").exists() or (version / "service-2.json.gz").exists()
+    ]
+    if not versions:
+        raise KeyError(f"botocore has no model of {service!r}")
+    return frozenset(_data(f"{service}/{max(versions)}/service-2")["operations"])
 
 
 @functools.cache

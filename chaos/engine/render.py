@@ -14,7 +14,6 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from chaos.engine import botodata
 from chaos.engine.decision import ErrorSpec
@@ -158,7 +157,8 @@ def error_spec(kind: FaultKind, service: str) -> ErrorSpec:
 
 
 def _xml(text: str) -> str:
-    return escape(text)
+    """Text escaped for XML content (as xml.sax.saxutils.escape, whose import pulls in urllib.request)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _cbor_text(text: str) -> bytes:

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -133,3 +134,25 @@ def test_import_chaos_is_lazy_but_complete() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [[], [], True]
+
+
+def test_validate_imports_no_aws_sdk(tmp_path: Path) -> None:
+    """``outage validate`` checks operation names against botocore's data files without importing botocore."""
+    experiment = tmp_path / "one.yaml"
+    experiment.write_text(
+        "version: 1\ntitle: t\nfaults:\n  - kind: throttle\n    service: [s3, dynamodb]\n"
+        "    region: us-east-1\n    operations: [GetObject, PutItem]\n"
+    )
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from typer.testing import CliRunner
+        from chaos.cli import app
+        result = CliRunner().invoke(app, ["validate", {str(experiment)!r}])
+        assert result.exit_code == 2 and "'PutItem' is not an operation of s3" in result.output, result.output
+        print(sorted({{name.split(".")[0] for name in sys.modules}} & {{"boto3", "botocore", "moto", "urllib3"}}))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"imported by validate: {result.stdout}"

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from chaos import Fault, FaultKind
+from chaos.engine import botodata
 
 
 def _error(**fields: object) -> str:
@@ -117,3 +118,16 @@ def test_label_summarises_the_fault() -> None:
     )
     assert fault.label == "slow_down s3 us-east-1 PutObject p=0.3"
     assert Fault.model_validate({"kind": "timeout", "name": "the big one"}).label == "the big one"
+
+
+def test_operation_names_are_botocores_for_every_service() -> None:
+    """Read from the data files without botocore, the names are exactly those of botocore's service models."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    services = sorted(botodata.known_services())
+    assert len(services) > 300
+    differ = [
+        s for s in services if botodata.operation_names(s) != frozenset(session.get_service_model(s).operation_names)
+    ]
+    assert differ == []
