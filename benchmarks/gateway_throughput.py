@@ -14,8 +14,10 @@ object for SECONDS per measure. Variants, interleaved in rotating order over ROU
 
 Each variant's answers are checked (200 and the object's bytes; 503 ServiceUnavailable), and the
 server's CPU seconds per request are read from /proc: a measure the clients' share of the two cores
-does not blur. Targets: gateway/moto_server >= 0.95; gateway 503 / gateway >= 2.5; gateway 503 /
-microburst 503 >= 1.2.
+does not blur. The clients' own CPU per request is measured too: they are threads of one process,
+so they use one core at most, and when they do, the rate is theirs, not the server's; "client
+ceiling" is the rate a server that cost nothing would give them. Targets: gateway/moto_server >= 0.95;
+gateway 503 / gateway >= 2.5; gateway 503 / microburst 503 >= 1.2.
 """
 
 from __future__ import annotations
@@ -62,11 +64,12 @@ def _client(endpoint: str) -> object:
     return boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint, config=config)
 
 
-def _measure(endpoint: str, bucket: str, expect: int, pids: list[int]) -> Callable[[], tuple[float, float]]:
-    """A measure: (requests per second, server CPU seconds per request) for GetObject of ``bucket``."""
+def _measure(endpoint: str, bucket: str, expect: int, pids: list[int]) -> Callable[[], tuple[float, float, float]]:
+    """A measure: (requests per second, server CPU seconds per request, client CPU seconds per request)
+    for GetObject of ``bucket``; the clients are this process's threads (one GIL: at most one core)."""
     clients = [_client(endpoint) for _ in range(THREADS)]
 
-    def once() -> tuple[float, float]:
+    def once() -> tuple[float, float, float]:
         counts = [0] * THREADS
         problems: list[str] = []
         stop_at = time.monotonic() + SECONDS
@@ -86,6 +89,7 @@ def _measure(endpoint: str, bucket: str, expect: int, pids: list[int]) -> Callab
                 counts[index] += 1
 
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        client_before = time.process_time()
         threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
         started = time.monotonic()
         for thread in threads:
@@ -94,10 +98,11 @@ def _measure(endpoint: str, bucket: str, expect: int, pids: list[int]) -> Callab
             thread.join()
         elapsed = time.monotonic() - started
         cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        client = time.process_time() - client_before
         if problems:
             raise AssertionError(problems[0])
         total = sum(counts)
-        return total / elapsed, cpu / total
+        return total / elapsed, cpu / total, client / total
 
     return once
 
@@ -181,12 +186,20 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
         assert ledger["fired"] == 0 and ledger["total"] > 0, "the 10,000 faults were meant to match nothing"
     finally:
         stop(*processes)
-    rate = {name: [r for r, _ in values] for name, values in results.items()}
-    cpu = {name: [c * 1e6 for _, c in values] for name, values in results.items()}
+    rate = {name: [r for r, _, _ in values] for name, values in results.items()}
+    cpu = {name: [c * 1e6 for _, c, _ in values] for name, values in results.items()}
+    client = {name: [c * 1e6 for _, _, c in values] for name, values in results.items()}
     setup(threads=THREADS, seconds=SECONDS, rounds=ROUNDS, faults=100, object_bytes=len(BODY), status=503)
     for name in results:
         figure(f"{name} rate", rate[name], "requests/s", label=f"{name}: requests/s", digits=0)
         figure(f"{name} cpu", cpu[name], "µs CPU/request", label=f"{name}: server CPU per request", digits=0)
+        figure(
+            f"{name} client cores",
+            [r * c / 1e6 for r, c in zip(rate[name], client[name], strict=True)],
+            "cores",
+            label=f"{name}: the clients' CPU in cores (their one process: at most 1)",
+            digits=2,
+        )
     # Every comparison, as a ratio per round: (numerator, denominator, what, target, results.json keys of
     # the requests/s ratio and of the CPU-per-request ratio, None where it is not reported).
     comparisons: list[tuple[str, str, str, float | None, str, str | None]] = [
@@ -225,6 +238,30 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
         ok &= figure(rate_key, ratios(rate[over], rate[under]), "x", target=target, label=f"{what}, requests/s")
         if cpu_key is not None:
             figure(cpu_key, ratios(cpu[over], cpu[under]), "x", better="lower", label=f"{what}, CPU per request")
+    # The clients' ceiling: requests per second of client CPU, the rate a server that cost nothing would
+    # allow them (their work per request does not depend on the server). Against it, what a fault-path
+    # ratio could reach at most in this setup.
+    ceiling = [1e6 / c for c in client["gateway 503"]]
+    figure(
+        "client ceiling rate",
+        ceiling,
+        "requests/s",
+        label="the clients' ceiling (1 / client CPU per request)",
+        digits=0,
+    )
+    figure(
+        "ceiling / gateway pass-through",
+        ratios(ceiling, rate["gateway"]),
+        "x",
+        label="most a fault path could reach over the gateway's pass-through with these clients",
+    )
+    if "microburst 503" in results:
+        figure(
+            "ceiling / microburst",
+            ratios(ceiling, rate["microburst 503"]),
+            "x",
+            label="most a fault path could reach over microburst's with these clients",
+        )
     figure(
         "load 10000 s",
         loading,

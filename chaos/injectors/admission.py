@@ -22,6 +22,7 @@ token proves the caller is not a web page that merely knows the address.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import re
@@ -59,6 +60,7 @@ class Refused(Exception):
         self.message = message
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is a loopback address (the control API needs no token there)."""
     if host == "localhost":
@@ -69,6 +71,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback_name(name: str) -> bool:
     """Whether a host name can only mean this machine: localhost, ``*.localhost``, a loopback IP."""
     name = name.lower().removesuffix(".")

@@ -23,6 +23,8 @@ bounded wait that lets the client finish sending and read the answer.
 from __future__ import annotations
 
 import contextlib
+import email.utils
+import functools
 import io
 import select
 import socket
@@ -145,10 +147,24 @@ class KeepAliveHandler(MotoRequestHandler):
             if not (self.keeping and self.environ.get(_DONE)):
                 self.close_connection = True
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One access-log line, only when the gateway logs them (``--access-log``): werkzeug formats it first."""
+        if getattr(self.server, "access_log", True):
+            super().log_request(code, size)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: formatted once a second, not once a request."""
+        return _http_date(int(time.time() if timestamp is None else timestamp))
+
     def log_error(self, format: str, *args: Any) -> None:
         """An idle kept-alive connection timing out is not an error."""
         if not format.startswith("Request timed out"):
             super().log_error(format, *args)
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
 
 
 def keep_alive(environ: dict[str, Any], body: IO[bytes], answer: Iterable[bytes]) -> Iterable[bytes]:

@@ -326,6 +326,7 @@ class GatewayServer:
             fd=None if sock is None else sock.fileno(),  # a socket already listening (the caller closes its copy)
         )
         self.server.daemon_threads = True  # type: ignore[attr-defined]  # socketserver.ThreadingMixIn
+        self.server.access_log = access_log  # type: ignore[attr-defined]  # read by KeepAliveHandler.log_request
         self.host = host
         self.port = int(self.server.socket.getsockname()[1])  # also when given a listening socket
         self._thread: threading.Thread | None = None

@@ -8,6 +8,7 @@ Hand-made on raw sockets, so that nothing between the test and the gateway tidie
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import time
@@ -21,7 +22,7 @@ from botocore.config import Config
 from chaos.injectors import connection
 from chaos.injectors.gateway import GatewayInjector, GatewayServer
 from tests.conftest import free_port
-from tests.injectors.gateway_helpers import RawResponse, http_request, parse_response
+from tests.injectors.gateway_helpers import RawResponse, http_request, parse_response, start_gateway
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +222,25 @@ def test_an_upstream_failure_says_it_closes() -> None:
         answer = _answer(sock)
         assert answer.status == 502 and answer.headers.get("connection") == "close", answer
         assert _closed(sock)
+
+
+@pytest.mark.parametrize("logged", [True, False])
+def test_the_access_log_has_a_line_per_request_only_when_asked(logged: bool) -> None:
+    gateway = start_gateway(*(["--access-log"] if logged else []))
+    try:
+        s3 = gateway.client("s3", attempts=1)
+        s3.create_bucket(Bucket="logged")
+        s3.list_objects_v2(Bucket="logged")
+    finally:
+        code, out = gateway.stop()
+    assert code == 0, out
+    lines = [line for line in out.splitlines() if '"GET /logged' in line or '"PUT /logged' in line]
+    assert len(lines) == (2 if logged else 0), out
+
+
+def test_the_date_header_is_now(gateway: GatewayServer) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)))
+            answer = _answer(sock)
+            assert abs(email.utils.parsedate_to_datetime(answer.headers["date"]).timestamp() - time.time()) < 5
