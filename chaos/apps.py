@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import ChaosError
-from chaos.injectors.hook import HookInjector, is_patched
 from chaos.journal import RUN_MARKER, ProcessIdentity
 from chaos.model import App
 
@@ -191,6 +190,8 @@ class InProcessApp:
     """``app.wsgi`` served from a thread, on moto's in-process AWS, with the hook injector armed."""
 
     def __init__(self, spec: App, seed: int | None, journal: Journal) -> None:
+        from chaos.injectors.hook import HookInjector  # noqa: PLC0415 - botocore: only for an in-process app
+
         self.spec, self.journal = spec, journal
         self.injector = HookInjector((), seed=seed)
         self._saved: dict[str, str | None] | None = None
@@ -243,6 +244,8 @@ class InProcessApp:
                 close()
             steps.append({"step": "stop application", "in_process": True, "ok": True})
             self._server = None
+        from chaos.injectors.hook import is_patched  # noqa: PLC0415
+
         self.injector.disarm()
         steps.append({"step": "restore botocore", "ok": not is_patched()})
         if self._mock is not None:

@@ -6,7 +6,12 @@ imports what it needs when it runs (``tests/cli/test_help.py`` holds it to that)
 
 from __future__ import annotations
 
-from typing import Annotated
+import atexit
+import contextlib
+import os
+import sys
+import threading
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -59,6 +64,36 @@ def _root(
     """Rehearse S3 and whole-region AWS outages before the next real one."""
 
 
-def main() -> None:
-    """Entry point of the ``outage`` console script and of ``python -m chaos``."""
-    app()
+def main() -> NoReturn:
+    """Entry point of the ``outage`` console script and of ``python -m chaos``: runs the command, then ends
+    the process (:func:`_exit`)."""
+    try:
+        app()
+    except SystemExit as exc:
+        _exit(exc.code)
+    _exit(0)
+
+
+def _exit(code: object) -> NoReturn:
+    """End the process as any exit does, except for tearing the interpreter down.
+
+    Threads are joined, exit handlers run and output is flushed, as at any exit; what is skipped is
+    freeing every object one by one, which for a process holding moto and botocore's models took
+    0.2 s at the end of each ``outage run``. Everything a command must leave behind (journal, reports,
+    rollback) is written, synced and closed before it returns.
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
