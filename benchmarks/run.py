@@ -38,6 +38,7 @@ SCRIPTS = [
     "hook_overhead",
     "control_put",
     "gateway_throughput",
+    "gateway_capacity",
     "upstream_throughput",
     "gateway_memory",
     "validate_speed",

@@ -3,6 +3,8 @@
 Nothing here reads a body: a request is admitted or refused before a byte of it is read, so a
 refused request costs the gateway no memory whatever size it declares.
 
+* Every header line must be well formed (400 naming ``headers``), and ``Transfer-Encoding``, when
+  given, exactly ``chunked`` (400 naming it): a request whose end a proxy could see elsewhere is not served.
 * ``Content-Length`` must be one plain decimal number (400 naming the header otherwise): ``abc``,
   ``-5``, ``5, 7`` (or two differing headers) and lengths no request has are refused.
 * The two administrative APIs, the gateway's ``/_chaos/`` and moto's own ``/moto-api/`` (reset,
@@ -33,16 +35,20 @@ from urllib.parse import urlsplit
 __all__ = [
     "ADMIN_PREFIXES",
     "CONTROL_PREFIX",
+    "MALFORMED_HEADERS",
     "MAX_CONTENT_LENGTH",
     "Admission",
     "Refused",
     "content_length",
+    "framing",
     "is_loopback",
     "is_loopback_name",
 ]
 
 CONTROL_PREFIX = "/_chaos"
 ADMIN_PREFIXES = (CONTROL_PREFIX, "/moto-api")
+#: Set in the environ by the gateway's request handler when a header line of the request was malformed.
+MALFORMED_HEADERS = "chaos.malformed_headers"
 #: No request is longer than S3's largest object (5 TiB); a larger Content-Length is a lie or an attack.
 MAX_CONTENT_LENGTH = 5 * 1024**4
 _DIGITS = re.compile(r"[0-9]{1,20}")
@@ -96,6 +102,16 @@ def content_length(environ: Mapping[str, Any]) -> int | None:
     return length
 
 
+def framing(environ: Mapping[str, Any]) -> None:
+    """Refuse a request whose end a proxy in front could see elsewhere: a malformed header line (400; the
+    headers after it were lost to the parser) or a transfer coding other than plain ``chunked`` (400 too)."""
+    if environ.get(MALFORMED_HEADERS):
+        raise Refused(400, "headers", "a header line is malformed (space before its colon, a folded line, or no colon)")
+    coding = environ.get("HTTP_TRANSFER_ENCODING")
+    if coding is not None and str(coding).strip().lower() != "chunked":
+        raise Refused(400, "Transfer-Encoding", f"{_shown(str(coding))}: only 'chunked' is understood")
+
+
 def _split_host(value: str) -> tuple[str, str | None] | None:
     """(name, port) of a Host header value, None when it is not one."""
     if value.startswith("["):
@@ -129,6 +145,7 @@ class Admission:
 
     def admit(self, environ: Mapping[str, Any]) -> int | None:
         """Check one request; returns its Content-Length. Raises :class:`Refused`."""
+        framing(environ)
         length = content_length(environ)
         path = str(environ.get("PATH_INFO", ""))
         admin = path.startswith(ADMIN_PREFIXES)

@@ -23,7 +23,6 @@ from typing import IO, Any
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3.models import s3_backends
-from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import make_server
 
 from chaos.engine.call import Call
@@ -36,18 +35,18 @@ from chaos.injectors.admission import ADMIN_PREFIXES, CONTROL_PREFIX, Admission,
 from chaos.injectors.backend import CALL_KEY, Backend
 from chaos.injectors.base import EngineInjector
 from chaos.injectors.connection import (
+    BODY_ERRORS,
     BodyTooLarge,
-    KeepAliveHandler,
-    answer_then_close,
+    body_pending,
     discard_body,
     drop,
     frame_body,
     hold,
-    keep_alive,
     read_body,
 )
 from chaos.injectors.control import MAX_BODY, ControlApi, error
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
+from chaos.injectors.keepalive import KeepAliveHandler, allow_keep_alive, answer_then_close, watched
 from chaos.model import Guardrails
 
 __all__ = ["DEFAULT_HOLD", "MAX_FORM_BODY", "FaultMiddleware", "GatewayInjector", "GatewayServer", "is_loopback"]
@@ -60,8 +59,12 @@ DEFAULT_HOLD = 60.0
 #: The largest form-encoded (query-protocol) body the gateway reads to find the operation; no AWS
 #: query API takes more than a few MiB.
 MAX_FORM_BODY = 16 * 1024 * 1024
-_BODY_ERRORS = (OSError, ValueError, ClientDisconnected)
-_REFUSAL_CODES = {400: "BadRequest", 401: "AccessDenied", 413: "RequestEntityTooLarge", 415: "BadRequest"}
+_REFUSAL_CODES = {
+    400: "BadRequest",
+    401: "AccessDenied",
+    413: "RequestEntityTooLarge",
+    415: "BadRequest",
+}
 
 
 def _bucket_region(bucket: str) -> str | None:
@@ -148,6 +151,9 @@ class FaultMiddleware:
         self.bucket_region = bucket_region
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return watched(environ, self._route(environ, start_response))
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         try:
             length = self.admission.admit(environ)
@@ -157,8 +163,20 @@ class FaultMiddleware:
         if path.startswith(CONTROL_PREFIX):
             return self._control(environ, start_response, body, length)
         if path.startswith(ADMIN_PREFIXES):
-            return keep_alive(environ, body, self.app(environ, start_response))
+            return self._pass(environ, start_response, body)
         return self._aws(environ, start_response, body, length)
+
+    def _pass(self, environ: dict[str, Any], start_response: StartResponse, body: IO[bytes]) -> Iterable[bytes]:
+        """The request to moto (or the upstream); a body it could not read (broken chunks) is a 400."""
+        try:
+            answer = self.app(environ, start_response)
+        except BODY_ERRORS:
+            if not body_pending(body):
+                raise
+            refused = Refused(400, "body", "the connection ended before the body did, or its chunks are broken")
+            return self._refuse(environ, start_response, refused)
+        allow_keep_alive(environ, body)
+        return answer
 
     def _aws(
         self, environ: dict[str, Any], start_response: StartResponse, body: IO[bytes], length: int | None
@@ -174,7 +192,7 @@ class FaultMiddleware:
             except BodyTooLarge:
                 refused = Refused(413, "Content-Length", f"a form-encoded body over {MAX_FORM_BODY} bytes")
                 return self._refuse(environ, start_response, refused, request)
-            except _BODY_ERRORS:
+            except BODY_ERRORS:
                 refused = Refused(400, "body", "the connection ended before the body did, or broken chunks")
                 return self._refuse(environ, start_response, refused, request)
             environ["wsgi.input"] = io.BytesIO(form)
@@ -185,14 +203,15 @@ class FaultMiddleware:
         decision = self.injector.decide(call)
         action = decision.action
         if action is Action.PASS:
-            return keep_alive(environ, body, self.app(environ, start_response))
+            return self._pass(environ, start_response, body)
         if action is Action.DELAY:
             self.injector._sleep(decision.delay or 0.0)
-            return keep_alive(environ, body, self.app(environ, start_response))
+            return self._pass(environ, start_response, body)
         if action is Action.ERROR:
             assert decision.error is not None
             answer = self._error(environ, start_response, decision.error, call.service, call.operation)
-            return keep_alive(environ, body, answer)  # a body left unread: the connection closes after the answer
+            allow_keep_alive(environ, body)  # a body left unread: the connection closes after the answer
+            return answer
         if action is Action.LOST_RESPONSE:
             result = self.app(environ, lambda *args, **kwargs: None)
             try:
@@ -259,7 +278,7 @@ class FaultMiddleware:
             data = read_body(body, MAX_BODY)
         except BodyTooLarge:
             return self._refuse(environ, start_response, Refused(413, "body", f"more than {MAX_BODY} bytes"))
-        except _BODY_ERRORS:
+        except BODY_ERRORS:
             refused = Refused(400, "body", "the connection ended before the body did, or its chunks are broken")
             return self._refuse(environ, start_response, refused)
         status, payload = self.control.handle(
@@ -267,7 +286,8 @@ class FaultMiddleware:
         )
         answer = _json(payload)
         start_response(_status(status), [("Content-Type", "application/json"), ("Content-Length", str(len(answer)))])
-        return keep_alive(environ, body, [answer])
+        allow_keep_alive(environ, body)
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else answer]
 
 
 def _json(payload: dict[str, Any]) -> bytes:

@@ -36,9 +36,10 @@ from chaos.errors import ConfigError
 from chaos.gate import Refused, admit_account
 from chaos.guardrails import Limits, Violation, limits_for
 from chaos.injectors.backend import CALL_KEY
-from chaos.injectors.connection import CHUNK, answer_then_close
+from chaos.injectors.connection import CHUNK
 from chaos.injectors.endpoints import AwsEndpoints, NoRoute
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
+from chaos.injectors.keepalive import answer_then_close
 from chaos.injectors.resign import (
     S3_SIGNING_NAMES,
     STREAMING_SIGNED,
@@ -225,6 +226,10 @@ class Upstream:
             return self._fail(environ, start_response, call, 502, "BadGateway", message)
         self._remember(call, response, signature.region)
         answer_headers = [(name, value) for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP]
+        if (
+            "transfer-encoding" in response.headers
+        ):  # it overrides any Content-Length (RFC 9112 6.3): the body is re-framed
+            answer_headers = [(name, value) for name, value in answer_headers if name.lower() != "content-length"]
         start_response(f"{response.status} {response.reason or ''}".rstrip(), answer_headers)
         spool = out.spool
         return _Answer(response, (lambda: _close(spool)) if spool is not None else None)

@@ -9,8 +9,10 @@ Hand-made on raw sockets, so that nothing between the test and the gateway tidie
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -19,7 +21,7 @@ import pytest
 import urllib3
 from botocore.config import Config
 
-from chaos.injectors import connection
+from chaos.injectors import keepalive
 from chaos.injectors.gateway import GatewayInjector, GatewayServer
 from tests.conftest import free_port
 from tests.injectors.gateway_helpers import RawResponse, http_request, parse_response, start_gateway
@@ -198,7 +200,7 @@ def test_garbage_after_a_request_is_a_400_then_the_end(gateway: GatewayServer) -
 
 
 def test_an_idle_kept_alive_connection_is_closed(gateway: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(connection, "IDLE_SECONDS", 0.3)
+    monkeypatch.setattr(keepalive, "IDLE_SECONDS", 0.3)
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
         sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)))
         assert _answer(sock).status == 200
@@ -209,6 +211,9 @@ def test_an_idle_kept_alive_connection_is_closed(gateway: GatewayServer, monkeyp
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
         sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)) + b"GET /_chaos/hea")
         assert _answer(sock).status == 200
+        assert _closed(sock, within=5.0)
+    # And a connection that never sends its first request.
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
         assert _closed(sock, within=5.0)
 
 
@@ -244,3 +249,149 @@ def test_the_date_header_is_now(gateway: GatewayServer) -> None:
             sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)))
             answer = _answer(sock)
             assert abs(email.utils.parsedate_to_datetime(answer.headers["date"]).timestamp() - time.time()) < 5
+
+
+# From the attack on keep-alive: each case kept a connection whose request or answer did not end where it said.
+
+
+def test_a_head_on_the_control_api_sends_no_body(gateway: GatewayServer) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            http_request("HEAD", "/_chaos/health", _host(gateway))
+            + http_request("HEAD", "/_chaos/nowhere", _host(gateway))
+            + http_request("GET", "/_chaos/health", _host(gateway))
+        )
+        assert _answer(sock, head=True).status == 200
+        assert _answer(sock, head=True).status == 404
+        assert json.loads(_answer(sock).body)["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ("Transfer-Encoding: gzip", 400),
+        ("Transfer-Encoding: identity", 400),
+        ("Transfer-Encoding: xchunked", 400),
+        ("Transfer-Encoding: chunked;x=1", 400),
+        ("Transfer-Encoding: gzip, chunked", 400),
+        ("Transfer-Encoding: x\r\n chunked", 400),
+        ("Transfer-Encoding : chunked", 400),
+        ("Content-Length : 62", 400),
+    ],
+)
+def test_a_request_framed_in_doubt_is_refused_and_closes(gateway: GatewayServer, header: str, status: int) -> None:
+    _s3(gateway).create_bucket(Bucket="loot")  # type: ignore[attr-defined]
+    smuggled = http_request("PUT", "/loot/smuggled", {**_host(gateway), "Content-Length": "1"}, b"X")
+    head = "".join(f"{name}: {value}\r\n" for name, value in _host(gateway).items())
+    carrier = f"PUT /loot/carrier HTTP/1.1\r\n{head}{header}\r\n\r\n".encode() + smuggled
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(carrier)
+        answer = _answer(sock)
+        assert answer.status == status and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
+    assert _keys(gateway, "loot") == []
+
+
+@pytest.mark.parametrize("value", ["close ", "keep-alive, close", "close, keep-alive", "te, close", "TE,Close"])
+def test_close_among_the_connection_options_closes(gateway: GatewayServer, value: str) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            http_request("GET", "/_chaos/health", {**_host(gateway), "Connection": value})
+            + http_request("GET", "/_chaos/ledger", _host(gateway))
+        )
+        answer = _answer(sock)
+        assert answer.status == 200 and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
+
+
+def test_broken_chunks_passed_to_moto_are_a_400(gateway: GatewayServer) -> None:
+    _s3(gateway).create_bucket(Bucket="chunks")  # type: ignore[attr-defined]
+    headers = {**_host(gateway), "Transfer-Encoding": "chunked"}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("PUT", "/chunks/key", headers, b"5;ext=a\r\nhello\r\n0\r\n\r\n"))
+        answer = _answer(sock)
+        assert answer.status == 400 and b"body" in answer.body, answer
+
+
+def test_one_100_continue(gateway: GatewayServer) -> None:
+    _s3(gateway).create_bucket(Bucket="expect")  # type: ignore[attr-defined]
+    headers = {**_host(gateway), "Content-Length": "5", "Expect": "100-continue"}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("PUT", "/expect/key", headers))
+        assert _answer(sock).status == 100
+        sock.sendall(b"hello")
+        assert _answer(sock).status == 200
+
+
+class _FakeUpstream:
+    """A server that answers every request on a connection with the same bytes."""
+
+    def __init__(self, answer: bytes, close: bool) -> None:
+        self.answer, self.close = answer, close
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                sock, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
+
+    def _answer(self, sock: socket.socket) -> None:
+        with sock:
+            data = b""
+            while True:  # each request on the connection (no body) gets the answer
+                while b"\r\n\r\n" not in data:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                data = data.partition(b"\r\n\r\n")[2]
+                sock.sendall(self.answer)
+                if self.close:
+                    return
+
+
+def test_an_upstream_answer_framed_twice_never_spills_into_the_next() -> None:
+    """Content-Length and chunked from the upstream: chunked wins, and the chunk that carries what looks
+    like a second answer stays inside the first."""
+    from chaos.injectors.upstream import connect
+
+    chunk = b"abcHTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nSPOOFED"
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+    answer = head + f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n0\r\n\r\n"
+    upstream = _FakeUpstream(answer, close=False)
+    with GatewayServer(GatewayInjector(), port=0, backend=connect(upstream.url)) as gateway:
+        client = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        bodies = []
+        for _ in range(2):
+            client.request("GET", "/bucket/key", headers=_host(gateway))
+            bodies.append(client.getresponse().read())
+        client.close()
+    upstream.listener.close()
+    assert bodies[0] == bodies[1] and bodies[0].startswith(b"abc") and bodies[0].endswith(b"SPOOFED"), bodies
+
+
+@pytest.mark.parametrize("sent", [b"short", b""])
+def test_an_upstream_answer_cut_short_ends_short(sent: bytes) -> None:
+    """An upstream that closes before its Content-Length: the client's answer ends short, with nothing
+    added to it; cut before its first byte, the gateway's 500 says the connection closes."""
+    from chaos.injectors.upstream import connect
+
+    upstream = _FakeUpstream(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n" + sent, close=True)
+    with GatewayServer(GatewayInjector(), port=0, backend=connect(upstream.url)) as gateway:
+        client = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        client.request("GET", "/bucket/key", headers=_host(gateway))
+        response = client.getresponse()
+        if sent:
+            with pytest.raises(http.client.IncompleteRead) as cut:
+                response.read()
+            assert cut.value.partial == sent
+        else:
+            response.read()
+            assert response.status == 500 and response.getheader("Connection") == "close", response.headers
+        client.close()
+    upstream.listener.close()
