@@ -142,6 +142,8 @@ def main() -> int:
         failed, skipped = [], []
         for name in names:
             entry = run_one(name, code)
+            entry["commit"] = run["commit"]  # with --only, entries of several commits share the section
+            entry["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             run["benchmarks"][name] = entry
             if entry["exit_code"] != 0:
                 failed.append(name)

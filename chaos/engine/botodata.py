@@ -22,6 +22,7 @@ __all__ = [
     "global_services",
     "known_regions",
     "known_services",
+    "model_version",
     "operation_names",
     "retry_config",
     "service_model",
@@ -112,13 +113,8 @@ def service_model(service: str) -> ServiceModel:
 
 
 @functools.cache
-def operation_names(service: str) -> frozenset[str]:
-    """The operation names of one service, as in its botocore model (``GetObject``).
-
-    Read from the bundled ``service-2`` file of the service's latest API version, as botocore's loader
-    picks it, without importing botocore (``outage validate`` stays quick); botocore's ``sdk-extras``
-    files never add operations. Only the names are kept.
-    """
+def model_version(service: str) -> str:
+    """The API version of a service's bundled ``service-2`` model that botocore's loader picks: the greatest."""
     folder = _data_dir() / service
     versions = [
         version.name
@@ -127,7 +123,18 @@ def operation_names(service: str) -> frozenset[str]:
     ]
     if not versions:
         raise KeyError(f"botocore has no model of {service!r}")
-    return frozenset(_data(f"{service}/{max(versions)}/service-2")["operations"])
+    return max(versions)
+
+
+@functools.cache
+def operation_names(service: str) -> frozenset[str]:
+    """The operation names of one service, as in its botocore model (``GetObject``).
+
+    Read from the bundled ``service-2`` file of :func:`model_version`, without importing botocore
+    (``outage validate`` stays quick); botocore's ``sdk-extras`` files never add operations. Only the
+    names are kept.
+    """
+    return frozenset(_data(f"{service}/{model_version(service)}/service-2")["operations"])
 
 
 @functools.cache

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -120,14 +123,20 @@ def test_label_summarises_the_fault() -> None:
     assert Fault.model_validate({"kind": "timeout", "name": "the big one"}).label == "the big one"
 
 
-def test_operation_names_are_botocores_for_every_service() -> None:
-    """Read from the data files without botocore, the names are exactly those of botocore's service models."""
+def test_operation_names_are_botocores() -> None:
+    """Read from the data files without botocore: for every service the model version botocore's loader
+    picks, no sdk-extras file adds operations, and the names are those of botocore's models."""
+    import botocore.loaders
     import botocore.session
 
-    session = botocore.session.get_session()
+    loader = botocore.loaders.Loader()
     services = sorted(botodata.known_services())
     assert len(services) > 300
-    differ = [
-        s for s in services if botodata.operation_names(s) != frozenset(session.get_service_model(s).operation_names)
-    ]
+    differ = [s for s in services if botodata.model_version(s) != loader.determine_latest_version(s, "service-2")]
     assert differ == []
+    data = Path(botocore.__file__).parent / "data"
+    extras = [json.loads(path.read_text()) for path in data.glob("*/*/service-2.sdk-extras.json")]
+    assert extras and not [extra for extra in extras if "operations" in extra.get("merge", {})]
+    session = botocore.session.get_session()
+    for service in ("s3", "dynamodb", "sqs", "ec2", "lambda", "iam", "sts", "rds", "secretsmanager"):
+        assert botodata.operation_names(service) == frozenset(session.get_service_model(service).operation_names)
