@@ -93,7 +93,7 @@ def content_length(environ: Mapping[str, Any]) -> int | None:
     raw = environ.get("CONTENT_LENGTH")
     if raw is None or raw == "":
         return None
-    text = str(raw).strip()
+    text = str(raw).strip(" \t")  # optional whitespace is spaces and tabs: no other character a proxy might keep
     if not _DIGITS.fullmatch(text):
         raise Refused(400, "Content-Length", f"{_shown(text)} is not one length in bytes (digits only, given once)")
     length = int(text)
@@ -108,7 +108,7 @@ def framing(environ: Mapping[str, Any]) -> None:
     if environ.get(MALFORMED_HEADERS):
         raise Refused(400, "headers", "a header line is malformed (space before its colon, a folded line, or no colon)")
     coding = environ.get("HTTP_TRANSFER_ENCODING")
-    if coding is not None and str(coding).strip().lower() != "chunked":
+    if coding is not None and str(coding).strip(" \t").lower() != "chunked":
         raise Refused(400, "Transfer-Encoding", f"{_shown(str(coding))}: only 'chunked' is understood")
 
 

@@ -13,6 +13,8 @@ connections serve a second request is :mod:`chaos.injectors.keepalive`'s.
 from __future__ import annotations
 
 import contextlib
+import io
+import re
 import select
 import socket
 import time
@@ -22,13 +24,17 @@ from typing import IO, Any, NoReturn
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wsgi import LimitedStream
 
+from chaos.injectors.admission import MAX_CONTENT_LENGTH
+
 __all__ = [
     "BODY_ERRORS",
     "CHUNK",
     "DISCARD_SECONDS",
     "LINGER_BYTES",
     "LINGER_SECONDS",
+    "MAX_TRAILERS",
     "BodyTooLarge",
+    "Dechunked",
     "Dropped",
     "body_pending",
     "discard_body",
@@ -47,6 +53,10 @@ DISCARD_SECONDS = 60.0
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 8 * 1024 * 1024
 _LINGER_IDLE = 0.25
+#: A chunked body's size and trailer lines are at most this long; it has at most MAX_TRAILERS trailers.
+_LINE_LIMIT = 8192
+MAX_TRAILERS = 100
+_CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[^\r\n]*)?")
 #: Errors of a body that ends early or is not valid chunked encoding.
 BODY_ERRORS = (OSError, ValueError, ClientDisconnected)
 
@@ -64,11 +74,72 @@ def _socket(environ: Mapping[str, Any]) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+class Dechunked(io.RawIOBase):
+    """A ``Transfer-Encoding: chunked`` body, read strictly (werkzeug's reader would make bytes up).
+
+    Each chunk size is 1-16 hex digits (extensions after ``;`` are ignored), at most
+    :data:`~chaos.injectors.admission.MAX_CONTENT_LENGTH` in all; every size line and chunk ends in
+    CRLF; the body ends with a zero chunk and a trailer section of at most :data:`MAX_TRAILERS`
+    lines. Anything else, or the connection ending first, raises ``OSError`` naming it; the bytes
+    read are only ever the client's.
+    """
+
+    def __init__(self, stream: IO[bytes] | io.BufferedIOBase) -> None:
+        self._stream = stream
+        self._left = 0  # bytes of the current chunk still to read
+        self._total = 0
+        self.done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.done:
+            return 0
+        if self._left == 0 and not self._next_chunk():
+            return 0
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(min(len(view), self._left))
+        if not data:
+            raise OSError("the connection ended inside a chunk")
+        view[: len(data)] = data
+        self._left -= len(data)
+        if self._left == 0 and self._line() != b"":
+            raise OSError("a chunk does not end with CRLF where its size says")
+        return len(data)
+
+    def _line(self) -> bytes:
+        """One CRLF-ended line, without its CRLF."""
+        line = self._stream.readline(_LINE_LIMIT + 1)
+        if not line.endswith(b"\r\n"):
+            raise OSError("a chunk size or trailer line is too long, does not end with CRLF, or never ends")
+        return line[:-2]
+
+    def _next_chunk(self) -> bool:
+        """Read the next size line; False after the last chunk and its trailers."""
+        match = _CHUNK_SIZE.fullmatch(self._line())
+        if match is None:
+            raise OSError("a chunk size is not 1-16 hex digits")
+        size = int(match.group(1), 16)
+        self._total += size
+        if self._total > MAX_CONTENT_LENGTH:
+            raise OSError(f"chunks of more than {MAX_CONTENT_LENGTH} bytes in all")
+        if size:
+            self._left = size
+            return True
+        for _ in range(MAX_TRAILERS + 1):
+            if self._line() == b"":
+                self.done = True
+                return False
+        raise OSError(f"more than {MAX_TRAILERS} trailer lines")
+
+
 def frame_body(environ: dict[str, Any], length: int | None) -> IO[bytes]:
     """Make ``wsgi.input`` end where the body ends (and count what is read); returns that stream.
 
-    Chunked bodies are already framed by werkzeug; any other body is ``Content-Length`` bytes (none
-    without the header, as HTTP/1.1 says).
+    Chunked bodies are framed by :class:`Dechunked` (the request handler puts it in place of
+    werkzeug's reader); any other body is ``Content-Length`` bytes (none without the header, as
+    HTTP/1.1 says).
     """
     if not environ.get("wsgi.input_terminated"):
         environ["wsgi.input"] = LimitedStream(environ["wsgi.input"], length or 0)
@@ -80,6 +151,8 @@ def body_pending(stream: IO[bytes]) -> bool:
     """Whether some of the body may still be unread."""
     if isinstance(stream, LimitedStream):
         return not stream.is_exhausted
+    if isinstance(stream, Dechunked):
+        return not stream.done
     return not getattr(stream, "_done", True)  # werkzeug's DechunkedInput
 
 

@@ -20,7 +20,8 @@ when all of these hold:
 Every other connection ends after its answer, which says ``Connection: close``. A connection waits
 at most :data:`IDLE_SECONDS` for each read of a request line and headers (a first request too),
 then closes; after an answer on a connection that closes, the gateway reads what the client still
-sends for at most :data:`DRAIN_SECONDS`.
+sends for at most :data:`DRAIN_SECONDS` in all. A chunked request body is read by
+:class:`~chaos.injectors.connection.Dechunked`, which never makes bytes up.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import IO, Any
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 
 from chaos.injectors.admission import MALFORMED_HEADERS
-from chaos.injectors.connection import body_pending, linger
+from chaos.injectors.connection import CHUNK, Dechunked, body_pending, linger
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -100,12 +101,18 @@ class _AfterAnswer:
     def __init__(self, stream: io.BufferedIOBase, handler: KeepAliveHandler) -> None:
         self._stream = stream
         self._handler = handler
+        self._deadline: float | None = None
 
     def read(self, size: int | None = -1) -> bytes:
         if self._handler.keeping:
             return b""
-        self._handler.connection.settimeout(DRAIN_SECONDS)
-        return self._stream.read(size)
+        if self._deadline is None:
+            self._deadline = time.monotonic() + DRAIN_SECONDS
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            return b""  # werkzeug's drain ends; a client still trickling bytes is cut off
+        self._handler.connection.settimeout(remaining)
+        return self._stream.read1(CHUNK if size is None or size < 0 else min(size, CHUNK))  # one receive at most
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -206,6 +213,8 @@ class KeepAliveHandler(MotoRequestHandler):
             environ["CONTENT_LENGTH"] = ", ".join(lengths)
         if _malformed(self.headers.defects):
             environ[MALFORMED_HEADERS] = True
+        if environ.get("wsgi.input_terminated"):  # chunked: read strictly (werkzeug's reader makes bytes up)
+            environ["wsgi.input"] = Dechunked(self.rfile)
         self.rfile = _AfterAnswer(self.rfile, self)  # type: ignore[assignment]
         return environ
 
@@ -223,7 +232,7 @@ class KeepAliveHandler(MotoRequestHandler):
             self.keeping = True
             return
         if name == "content-length":
-            self.declared = int(value) if value.isdigit() else None
+            self.declared = int(value) if value.isascii() and value.isdigit() else None
         elif name == "transfer-encoding":
             self.chunked = value.lower() == "chunked"
         super().send_header(keyword, value)
@@ -231,7 +240,7 @@ class KeepAliveHandler(MotoRequestHandler):
     def end_headers(self) -> None:
         super().end_headers()
         self.in_body = True
-        self.bodyless = self.command == "HEAD" or self.answer_status < 200 or self.answer_status in _BODYLESS
+        self.bodyless = self.command == "HEAD" or self.answer_status in _BODYLESS
         self.broken_before = bool(self.environ.get(_BROKEN))
 
     def _may_keep(self) -> bool:
@@ -245,7 +254,7 @@ class KeepAliveHandler(MotoRequestHandler):
 
     def _framed(self) -> bool:
         """Whether the answer's body was exactly what its headers declared."""
-        if self.overrun:
+        if self.overrun or self.answer_status < 200:  # a 1xx is never a final answer
             return False
         return self.bodyless or self.chunked or (self.declared is not None and self.written == self.declared)
 

@@ -100,19 +100,44 @@ class _Outgoing:
 
 
 class _Answer:
-    """An upstream answer streamed to the client; the connection goes back to the pool when done."""
+    """An upstream answer streamed to the client. The connection goes back to the pool only when the
+    answer was read to its end and nothing may follow it (not after a HEAD, a 204 or a 304, whose
+    stray bytes would be read as the next request's answer); otherwise it is closed."""
 
-    def __init__(self, response: urllib3.BaseHTTPResponse, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, response: urllib3.BaseHTTPResponse, on_close: Callable[[], None] | None = None, reusable: bool = True
+    ) -> None:
         self._response = response
         self._on_close = on_close
+        self._reusable = reusable
+        self._complete = False
 
     def __iter__(self) -> Iterator[bytes]:
+        if not self._reusable:
+            # No body follows a HEAD, 204 or 304: close before urllib3 would hand the connection to the
+            # next request, with whatever bytes the upstream still sends on it.
+            self._response.close()
+            return
         yield from self._response.stream(CHUNK, decode_content=False)
+        self._complete = True
 
     def close(self) -> None:
+        if not self._complete:
+            self._response.close()
         self._response.release_conn()
         if self._on_close is not None:
             self._on_close()
+
+
+def _unframed(response: urllib3.BaseHTTPResponse) -> str | None:
+    """Why an upstream answer cannot be passed on as the answer to the request, or None."""
+    if response.status < 200:
+        return f"answered {response.status} as its final answer"
+    lengths = {value.strip(" \t") for value in response.headers.getlist("content-length")}
+    framed = len(lengths) == 1 and all(value.isascii() and value.isdigit() for value in lengths)
+    if lengths and not framed and "transfer-encoding" not in response.headers:
+        return f"answered with Content-Length {', '.join(sorted(lengths))!r}"
+    return None
 
 
 class Upstream:
@@ -225,14 +250,19 @@ class Upstream:
             message = f"the upstream {self.label} ({netloc}) did not answer: {reason}"
             return self._fail(environ, start_response, call, 502, "BadGateway", message)
         self._remember(call, response, signature.region)
+        problem = _unframed(response)
+        if problem is not None:
+            response.close()  # and not back to the pool: what it still holds is no answer to the next request
+            response.release_conn()
+            _close(out.spool)
+            return self._fail(environ, start_response, call, 502, "BadGateway", f"the upstream {self.label} {problem}")
         answer_headers = [(name, value) for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP]
-        if (
-            "transfer-encoding" in response.headers
-        ):  # it overrides any Content-Length (RFC 9112 6.3): the body is re-framed
+        if "transfer-encoding" in response.headers:  # it overrides a Content-Length (RFC 9112 6.3): framed anew
             answer_headers = [(name, value) for name, value in answer_headers if name.lower() != "content-length"]
         start_response(f"{response.status} {response.reason or ''}".rstrip(), answer_headers)
         spool = out.spool
-        return _Answer(response, (lambda: _close(spool)) if spool is not None else None)
+        reusable = method != "HEAD" and response.status not in (204, 304)  # bytes after these would be the next's
+        return _Answer(response, (lambda: _close(spool)) if spool is not None else None, reusable=reusable)
 
     def _outgoing(
         self,

@@ -8,6 +8,7 @@ Hand-made on raw sockets, so that nothing between the test and the gateway tidie
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import json
@@ -304,13 +305,77 @@ def test_close_among_the_connection_options_closes(gateway: GatewayServer, value
         assert _closed(sock)
 
 
-def test_broken_chunks_passed_to_moto_are_a_400(gateway: GatewayServer) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"FFFFFFFFFFFF\r\nhello",  # a chunk of 280 TB that never comes: werkzeug's reader made it up, to OOM
+        b"FFFFFFFF\r\nhello",
+        b"zz\r\nhello\r\n0\r\n\r\n",
+        b"0x5\r\nhello\r\n0\r\n\r\n",
+        b"5\r\nhelloX\r\n0\r\n\r\n",
+        b"5\nhello\n0\n\n",
+        b"5\r\nhel",
+    ],
+)
+def test_broken_chunks_are_a_400_and_make_nothing_up(gateway: GatewayServer, body: bytes) -> None:
     _s3(gateway).create_bucket(Bucket="chunks")  # type: ignore[attr-defined]
     headers = {**_host(gateway), "Transfer-Encoding": "chunked"}
-    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
-        sock.sendall(http_request("PUT", "/chunks/key", headers, b"5;ext=a\r\nhello\r\n0\r\n\r\n"))
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=20) as sock:
+        sock.sendall(http_request("PUT", "/chunks/key", headers, body))
+        sock.shutdown(socket.SHUT_WR)
         answer = _answer(sock)
-        assert answer.status == 400 and b"body" in answer.body, answer
+    assert answer.status == 400 and b"body" in answer.body, answer
+    assert _keys(gateway, "chunks") == []
+
+
+def test_chunk_extensions_and_trailers_are_read(gateway: GatewayServer) -> None:
+    _s3(gateway).create_bucket(Bucket="chunks")  # type: ignore[attr-defined]
+    headers = {**_host(gateway), "Transfer-Encoding": "chunked"}
+    body = b"5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("PUT", "/chunks/key", headers, body))
+        assert _answer(sock).status == 200
+    stored = _s3(gateway).get_object(Bucket="chunks", Key="key")["Body"].read()  # type: ignore[attr-defined]
+    assert stored == b"hello world"
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        ("Content-Length: \xa05", "Content-Length"),
+        ("Content-Length: 5\x0b", "Content-Length"),
+        ("Transfer-Encoding: chunked\x85", "Transfer-Encoding"),
+        ("Transfer-Encoding: chunked\xa0", "Transfer-Encoding"),
+    ],
+)
+def test_whitespace_a_proxy_would_keep_is_refused(gateway: GatewayServer, header: str, field: str) -> None:
+    head = "".join(f"{name}: {value}\r\n" for name, value in _host(gateway).items())
+    request = f"PUT /chunks/key HTTP/1.1\r\n{head}{header}\r\n\r\nhello".encode("latin-1")
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = _answer(sock)
+    assert answer.status == 400 and field.encode() in answer.body, answer
+
+
+def test_the_drain_after_a_closing_answer_is_bounded(gateway: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that keeps trickling bytes after an answer that closes is cut off, not served forever."""
+    monkeypatch.setattr(keepalive, "DRAIN_SECONDS", 0.5)
+    headers = {**_host(gateway), "Connection": "close"}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/_chaos/health", headers))
+        assert _answer(sock).status == 200
+        started = time.monotonic()
+        sock.settimeout(0.2)
+        ended = False
+        while not ended and time.monotonic() - started < 8:
+            try:
+                sock.sendall(b"x")
+                ended = sock.recv(1) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                ended = True
+    assert ended and time.monotonic() - started < 5
 
 
 def test_one_100_continue(gateway: GatewayServer) -> None:
@@ -326,8 +391,9 @@ def test_one_100_continue(gateway: GatewayServer) -> None:
 class _FakeUpstream:
     """A server that answers every request on a connection with the same bytes."""
 
-    def __init__(self, answer: bytes, close: bool) -> None:
-        self.answer, self.close = answer, close
+    def __init__(self, answer: bytes, close: bool, late: bytes = b"") -> None:
+        self.answer, self.close, self.late = answer, close, late
+        self.answer_get = b""
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
@@ -341,7 +407,7 @@ class _FakeUpstream:
             threading.Thread(target=self._answer, args=(sock,), daemon=True).start()
 
     def _answer(self, sock: socket.socket) -> None:
-        with sock:
+        with sock, contextlib.suppress(OSError):  # the gateway may close its side first
             data = b""
             while True:  # each request on the connection (no body) gets the answer
                 while b"\r\n\r\n" not in data:
@@ -349,8 +415,11 @@ class _FakeUpstream:
                     if not chunk:
                         return
                     data += chunk
-                data = data.partition(b"\r\n\r\n")[2]
-                sock.sendall(self.answer)
+                request, _, data = data.partition(b"\r\n\r\n")
+                sock.sendall(self.answer_get if self.answer_get and request.startswith(b"GET ") else self.answer)
+                if self.late and request.startswith(b"HEAD "):
+                    time.sleep(0.3)
+                    sock.sendall(self.late)
                 if self.close:
                     return
 
@@ -394,4 +463,44 @@ def test_an_upstream_answer_cut_short_ends_short(sent: bytes) -> None:
             response.read()
             assert response.status == 500 and response.getheader("Connection") == "close", response.headers
         client.close()
+    upstream.listener.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nSECRET",
+        b"HTTP/1.1 200 OK\r\nContent-Length: \xc2\xb2\r\n\r\nab",
+        b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+    ],
+)
+def test_an_upstream_answer_that_is_no_final_framed_answer_is_a_502(answer: bytes) -> None:
+    from chaos.injectors.upstream import connect
+
+    upstream = _FakeUpstream(answer, close=False)
+    gateway = GatewayServer(GatewayInjector(), port=0, backend=connect(upstream.url))
+    with gateway, socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/bucket/key", _host(gateway)))
+        got = _answer(sock)
+    upstream.listener.close()
+    assert got.status == 502 and got.headers.get("connection") == "close" and b"SECRET" not in got.body, got
+
+
+def test_an_upstream_connection_after_a_head_is_not_reused() -> None:
+    """Bytes an upstream sends after a HEAD answer are no answer to the next request, whoever sends it."""
+    from chaos.injectors.upstream import connect
+
+    late = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPOISON"  # sent after the HEAD's answer, unasked
+    upstream = _FakeUpstream(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n", close=False, late=late)
+    upstream.answer_get = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    with GatewayServer(GatewayInjector(), port=0, backend=connect(upstream.url)) as gateway:
+        first = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        first.request("HEAD", "/bucket/key", headers=_host(gateway))
+        assert first.getresponse().read() == b""
+        second = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+        second.request("GET", "/bucket/key", headers=_host(gateway))  # before the stray bytes come
+        answer = second.getresponse()
+        assert answer.status == 200 and answer.read() == b"ok", answer.headers
+        first.close()
+        second.close()
     upstream.listener.close()
