@@ -87,6 +87,14 @@ def inject(
         Optional[str],  # noqa: UP045
         typer.Option(envvar="OUTAGE_TOKEN", metavar="TOKEN", help="The gateway's bearer token."),
     ] = None,
+    propagation: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            metavar="DURATION",
+            help="With --iam-target: how long a denial may take to be in effect, waited out (default 15s, AWS's "
+            "bound; 0s on moto or LocalStack, where a policy is in effect at once).",
+        ),
+    ] = None,
 ) -> None:
     """Arm faults in a running gateway, or as deny policies on real AWS, hold them for --for (or until Ctrl-C),
     then remove them."""
@@ -102,7 +110,7 @@ def inject(
         typer.echo("give exactly one of --endpoint (a gateway) or --iam-target (real AWS)", err=True)
         raise typer.Exit(exits.INVALID)
     if iam_target:
-        _inject_iam(faults, iam_target, account or [], seconds)
+        _inject_iam(faults, iam_target, account or [], seconds, propagation)
         return
     assert endpoint is not None
     _inject_gateway(faults, endpoint, token, seconds)
@@ -194,6 +202,8 @@ def _remove(endpoint: str, token: str | None, ids: list[int], seconds: float | N
 def _echo_event(event: str, **fields: object) -> None:
     """Each step on the terminal as it is taken: the intent before the change."""
     where = " -> ".join(str(fields[name]) for name in ("policy", "target") if name in fields)
+    if not where and isinstance(fields.get("seconds"), (int, float)):
+        where = f"{fields['seconds']:g}s"  # the propagation waited out
     typer.echo(f"  {event}{': ' + where if where else ''}")
 
 
@@ -201,7 +211,9 @@ def _echo_event(event: str, **fields: object) -> None:
 IAM_LONGEST_HOLD = 3600.0
 
 
-def _inject_iam(faults: list[Fault], targets: list[str], accounts: list[str], seconds: float | None) -> None:
+def _inject_iam(
+    faults: list[Fault], targets: list[str], accounts: list[str], seconds: float | None, propagation: str | None
+) -> None:
     """The same faults as self-expiring deny policies on the targets; removed at the end, verified."""
     import boto3
     from pydantic import ValidationError
@@ -225,7 +237,9 @@ def _inject_iam(faults: list[Fault], targets: list[str], accounts: list[str], se
         limits = limits_for(Guardrails.model_validate({"accounts": accounts or None}), source="--account")
         injector = IamInjector(
             faults,
-            settings=IamSettings.model_validate({"targets": specs}),
+            settings=IamSettings.model_validate(
+                {"targets": specs, **({"propagation": propagation} if propagation is not None else {})}
+            ),
             experiment="outage inject",
             session=boto3.Session(),
             duration=hold,

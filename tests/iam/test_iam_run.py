@@ -106,6 +106,8 @@ def test_outage_inject_denies_via_iam_then_removes(
             fault,
             "--for",
             "200ms",
+            "--propagation",
+            "0s",  # moto: a policy is in effect at once (the default waits out AWS's 15 s)
         ],
         cwd=tmp_path,
         env=env,
@@ -118,6 +120,7 @@ def test_outage_inject_denies_via_iam_then_removes(
     assert "denied access_denied s3 us-east-1 to user/app-user" in result.stdout
     assert " -> arn:aws:iam::123456789012:user/app-user" in result.stdout  # the attachment, announced first
     assert "none left" in result.stdout
+    assert "  iam_wait: 0s" in result.stdout  # --propagation 0s: nothing waited out
     assert ours(admin.client("iam")) == []
     refused = subprocess.run(
         [str(OUTAGE), "inject", "--iam-target", "user/app-user", "--fault", fault, "--for", "1s"],

@@ -320,6 +320,8 @@ def test_a_disarm_that_fails_is_exit_4_without_traceback(
             "{kind: access_denied, service: s3, region: us-east-1}",
             "--for",
             "200ms",
+            "--propagation",
+            "0s",
             keys=keys,
             cwd=tmp_path,
         )
