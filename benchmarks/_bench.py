@@ -213,6 +213,15 @@ def peak_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for {pid}")
 
 
+def seed_object(endpoint: str, bucket: str, body: bytes, key: str = "object") -> None:
+    """A bucket and one object in it, through the server at ``endpoint`` itself."""
+    import boto3  # a client process that only measures never imports boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
 def control(url: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
     """A call to a gateway's control API."""
     data = None if body is None else json.dumps(body).encode()

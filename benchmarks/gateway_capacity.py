@@ -41,6 +41,7 @@ from _bench import (
     moto_server,
     outage_serve,
     ratios,
+    seed_object,
     start,
     stop,
 )
@@ -142,7 +143,7 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
         )
         processes.append(canned)
         for port in (ports["moto"], ports["gateway"]):
-            _seed(port)
+            seed_object(f"http://127.0.0.1:{port}", "bench-bucket", BODY)
         gateway_url = f"http://127.0.0.1:{ports['gateway']}"
         faults = [fault.model_dump(mode="json", by_alias=True, exclude_defaults=True) for fault in non_matching(100)]
         faults.append({"kind": "unavailable", "service": "s3", "region": "us-east-1", "buckets": ["fault-bucket"]})
@@ -167,9 +168,8 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
             variants["microburst 503"] = (ports["burst"], "fault-bucket", 503, burst.pid)
         else:
             print("microburst: not installed (make bench installs it in benchmarks/.microburst); compared without it")
-        client_cpu: dict[str, list[float]] = {name: [] for name in variants}
 
-        def measure(name: str) -> tuple[float, float]:
+        def measure(name: str) -> tuple[float, float, float]:
             port, bucket, expect, pid = variants[name]
             request = _request(port, bucket)
             cpu_before = cpu_seconds(pid)
@@ -181,13 +181,13 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
             problems = [problem for _, problem, _ in answers if problem]
             assert not problems, problems[0]
             total = sum(count for count, _, _ in answers)
-            client_cpu[name].append(sum(cpu for _, _, cpu in answers) / total * 1e6)
-            return total / elapsed, (cpu_seconds(pid) - cpu_before) / total
+            client = sum(cpu for _, _, cpu in answers)
+            return total / elapsed, (cpu_seconds(pid) - cpu_before) / total, client / total
 
         for name in variants:  # warm-up: moto's S3, connections, caches
             measure(name)
         measures = {name: (lambda n=name: measure(n)) for name in variants}
-        results = cast("dict[str, list[tuple[float, float]]]", interleave(cast("Any", measures), ROUNDS))
+        results = cast("dict[str, list[tuple[float, float, float]]]", interleave(cast("Any", measures), ROUNDS))
         _, ledger = control(gateway_url, "GET", "/_chaos/ledger")
         assert ledger["fired"] > 0 and ledger["total"] > ledger["fired"], "the 503 fault fired, and only it"
     finally:
@@ -197,14 +197,15 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
         for worker in workers:
             worker.join(timeout=10)
     record_setup(workers=WORKERS, threads=THREADS, seconds=SECONDS, rounds=ROUNDS, object_bytes=len(BODY))
-    rate = {name: [r for r, _ in values] for name, values in results.items()}
-    cpu = {name: [c * 1e6 for _, c in values] for name, values in results.items()}
+    rate = {name: [r for r, _, _ in values] for name, values in results.items()}
+    cpu = {name: [c * 1e6 for _, c, _ in values] for name, values in results.items()}
+    client_cpu = {name: [c * 1e6 for _, _, c in values] for name, values in results.items()}
     for name in results:
         figure(f"{name} rate", rate[name], "requests/s", label=f"{name}, cheap clients: requests/s", digits=0)
         figure(f"{name} cpu", cpu[name], "µs CPU/request", label=f"{name}, cheap clients: server CPU per request")
         figure(
             f"{name} client cpu",
-            client_cpu[name][1:],  # the warm-up's measure first
+            client_cpu[name],
             "µs CPU/request",
             label=f"{name}: the clients' CPU per request",
         )
@@ -226,15 +227,6 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
             label="gateway 503 / microburst 503, cheap clients, requests/s",
         )
     return finish(ok)
-
-
-def _seed(port: int) -> None:
-    """The bucket and its 1 KiB object, through the server itself."""
-    import boto3
-
-    s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}")
-    s3.create_bucket(Bucket="bench-bucket")
-    s3.put_object(Bucket="bench-bucket", Key="object", Body=BODY)
 
 
 if __name__ == "__main__":

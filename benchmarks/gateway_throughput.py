@@ -43,6 +43,7 @@ from _bench import (
     moto_server,
     outage_serve,
     ratios,
+    seed_object,
     setup,
     start,
     stop,
@@ -107,12 +108,6 @@ def _measure(endpoint: str, bucket: str, expect: int, pids: list[int]) -> Callab
     return once
 
 
-def _seed(endpoint: str, bucket: str) -> None:
-    s3 = _client(endpoint)
-    s3.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
-    s3.put_object(Bucket=bucket, Key="object", Body=BODY)  # type: ignore[attr-defined]
-
-
 def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stopped in one place
     moto_port, gateway_port, canned_port, burst_port = free_port(), free_port(), free_port(), free_port()
     one_port, many_port = free_port(), free_port()
@@ -132,16 +127,16 @@ def main() -> int:  # noqa: PLR0915 - the servers are started, measured and stop
         )
         processes.append(canned)
         moto_url, gateway_url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{gateway_port}"
-        _seed(moto_url, "bench-bucket")
-        _seed(gateway_url, "bench-bucket")
-        _seed(gateway_url, "fault-bucket")
+        seed_object(moto_url, "bench-bucket", BODY)
+        seed_object(gateway_url, "bench-bucket", BODY)
+        seed_object(gateway_url, "fault-bucket", BODY)
         faults = [fault.model_dump(mode="json", by_alias=True, exclude_defaults=True) for fault in non_matching(100)]
         faults.append({"kind": "unavailable", "service": "s3", "region": "us-east-1", "buckets": ["fault-bucket"]})
         status, body = control(gateway_url, "PUT", "/_chaos/faults", faults)
         assert status == 200, body
         one_url, many_url = f"http://127.0.0.1:{one_port}", f"http://127.0.0.1:{many_port}"
         for url in (one_url, many_url):
-            _seed(url, "bench-bucket")
+            seed_object(url, "bench-bucket", BODY)
         assert control(one_url, "PUT", "/_chaos/faults", faults[-1:])[0] == 200
         # 10,000 faults on S3 in us-east-1 that miss bench-bucket's GetObject, as a client must send
         # them: 1,000 per request (the control API's cap), the first a PUT.

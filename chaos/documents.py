@@ -238,7 +238,6 @@ class _JsonParser:
         self.text = text
         self.positions: Positions = {}
         self.values = 0
-        self._scalars: dict[int, Any] = {}
         self._lines = [match.start() for match in re.finditer("\n", text)]
 
     def where(self, offset: int) -> tuple[int, int]:

@@ -10,22 +10,15 @@ def set_path(data: Any, path: list[int], value: Any, delete: bool) -> Any:
     replaced by ``value``, or deleted."""
     node = data
     for step in path:
-        if isinstance(node, dict) and node:
-            key = sorted(node, key=str)[step % len(node)]
-            if not isinstance(node[key], (dict, list)) or not node[key]:
-                if delete:
-                    del node[key]
-                else:
-                    node[key] = value
-                return data
-            node = node[key]
-        elif isinstance(node, list) and node:
-            index = step % len(node)
-            if not isinstance(node[index], (dict, list)) or not node[index]:
-                if delete:
-                    del node[index]
-                else:
-                    node[index] = value
-                return data
-            node = node[index]
+        if not isinstance(node, (dict, list)) or not node:
+            break
+        key = sorted(node, key=str)[step % len(node)] if isinstance(node, dict) else step % len(node)
+        child = node[key]
+        if not isinstance(child, (dict, list)) or not child:
+            if delete:
+                del node[key]
+            else:
+                node[key] = value
+            return data
+        node = child
     return data

@@ -61,15 +61,16 @@ def _data(name: str) -> Any:
 @functools.cache
 def known_services() -> frozenset[str]:
     """Every botocore service name (``s3``, ``dynamodb``, ...): a directory with a ``service-2`` model."""
-    found = set()
-    for service in _data_dir().iterdir():
-        if not service.is_dir():
-            continue
-        for version in service.iterdir():
-            if (version / "service-2.json").exists() or (version / "service-2.json.gz").exists():
-                found.add(service.name)
-                break
-    return frozenset(found)
+    return frozenset(service.name for service in _data_dir().iterdir() if service.is_dir() and _versions(service))
+
+
+def _versions(folder: Path) -> list[str]:
+    """The API versions under a service's data folder that hold a ``service-2`` model."""
+    return [
+        version.name
+        for version in (folder.iterdir() if folder.is_dir() else ())
+        if (version / "service-2.json").exists() or (version / "service-2.json.gz").exists()
+    ]
 
 
 @functools.cache
@@ -115,12 +116,7 @@ def service_model(service: str) -> ServiceModel:
 @functools.cache
 def model_version(service: str) -> str:
     """The API version of a service's bundled ``service-2`` model that botocore's loader picks: the greatest."""
-    folder = _data_dir() / service
-    versions = [
-        version.name
-        for version in (folder.iterdir() if folder.is_dir() else ())
-        if (version / "service-2.json").exists() or (version / "service-2.json.gz").exists()
-    ]
+    versions = _versions(_data_dir() / service)
     if not versions:
         raise KeyError(f"botocore has no model of {service!r}")
     return max(versions)

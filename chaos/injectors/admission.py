@@ -106,7 +106,9 @@ def framing(environ: Mapping[str, Any]) -> None:
     """Refuse a request whose end a proxy in front could see elsewhere: a malformed header line (400; the
     headers after it were lost to the parser) or a transfer coding other than plain ``chunked`` (400 too)."""
     if environ.get(MALFORMED_HEADERS):
-        raise Refused(400, "headers", "a header line is malformed (space before its colon, a folded line, or no colon)")
+        raise Refused(
+            400, "headers", "a header line is malformed (a space before its colon, no colon, or a folded first line)"
+        )
     coding = environ.get("HTTP_TRANSFER_ENCODING")
     if coding is not None and str(coding).strip(" \t").lower() != "chunked":
         raise Refused(400, "Transfer-Encoding", f"{_shown(str(coding))}: only 'chunked' is understood")

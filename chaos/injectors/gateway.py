@@ -59,12 +59,7 @@ DEFAULT_HOLD = 60.0
 #: The largest form-encoded (query-protocol) body the gateway reads to find the operation; no AWS
 #: query API takes more than a few MiB.
 MAX_FORM_BODY = 16 * 1024 * 1024
-_REFUSAL_CODES = {
-    400: "BadRequest",
-    401: "AccessDenied",
-    413: "RequestEntityTooLarge",
-    415: "BadRequest",
-}
+_REFUSAL_CODES = {400: "BadRequest", 401: "AccessDenied", 413: "RequestEntityTooLarge", 415: "BadRequest"}
 
 
 def _bucket_region(bucket: str) -> str | None:

@@ -244,13 +244,9 @@ class KeepAliveHandler(MotoRequestHandler):
         self.broken_before = bool(self.environ.get(_BROKEN))
 
     def _may_keep(self) -> bool:
-        return bool(
-            self.environ.get(_KEEP)
-            and self.request_version == "HTTP/1.1"
-            and not self.close_connection
-            and not _malformed(self.headers.defects)
-            and "Transfer-Encoding" not in self.headers
-        )
+        """_KEEP is set only for a request admitted (no malformed header, no transfer coding but chunked) whose
+        body, not chunked, was read to its end: what is left is the client's say."""
+        return bool(self.environ.get(_KEEP) and self.request_version == "HTTP/1.1" and not self.close_connection)
 
     def _framed(self) -> bool:
         """Whether the answer's body was exactly what its headers declared."""

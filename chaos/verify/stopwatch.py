@@ -52,10 +52,10 @@ class StopWatch:
     ) -> None:
         self.conditions, self.on_stop, self.log, self.every = list(conditions), on_stop, log, every
         self.settle = settle
+        """A margin for answers still being recorded: the seconds younger than this are not judged yet."""
         self.window = window
         """The shortest span availability is judged over (the load's timeout: a hung application's
         requests all time out together, so its answers come in bursts that far apart)."""
-        """A margin for answers still being recorded: the seconds younger than this are not judged yet."""
         self.clock = clock
         self.origin = clock() if origin is None else origin
         self.fired: Stopped | None = None
