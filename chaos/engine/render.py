@@ -8,10 +8,10 @@ is the envelope of the service's protocol, so botocore (or any SDK) parses it in
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
-import secrets
-import uuid
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,18 +183,27 @@ def _cbor_map(items: dict[str, str]) -> bytes:
     return out
 
 
+def _uuid4() -> str:
+    """A random (version 4) UUID as text, as AWS's request ids are: uuid.uuid4's bits, without its object."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def render_error(spec: ErrorSpec, service: str, operation: str | None = None) -> RenderedError:
     """The HTTP response a service sends for ``spec``, in its protocol's envelope."""
     model = botodata.service_model(service)
     protocol = model.resolved_protocol
-    request_id = str(uuid.uuid4())
     fault_type = "Sender" if spec.sender_fault else "Receiver"
     headers: dict[str, str]
     if service == "s3":
-        request_id = secrets.token_hex(8).upper()
+        random = os.urandom(56)  # S3's two ids: 16 hex digits, and 64 characters of URL-safe base64
+        request_id = random[:8].hex().upper()
         headers = {
             "x-amz-request-id": request_id,
-            "x-amz-id-2": secrets.token_urlsafe(48),
+            "x-amz-id-2": base64.urlsafe_b64encode(random[8:]).decode(),
             "Content-Type": "application/xml",
         }
         method = model.operation_model(operation).http.get("method") if operation else None
@@ -207,6 +216,7 @@ def render_error(spec: ErrorSpec, service: str, operation: str | None = None) ->
             f"<RequestId>{request_id}</RequestId><HostId>{headers['x-amz-id-2']}</HostId></Error>"
         )
         return RenderedError(spec.status, headers, body.encode())
+    request_id = _uuid4()
     if protocol in ("query", "rest-xml"):
         namespace = f"https://{model.endpoint_prefix}.amazonaws.com/doc/{model.api_version}/"
         body = (

@@ -46,7 +46,7 @@ from chaos.injectors.connection import (
 )
 from chaos.injectors.control import MAX_BODY, ControlApi, error
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
-from chaos.injectors.keepalive import KeepAliveHandler, allow_keep_alive, answer_then_close, watched
+from chaos.injectors.keepalive import KeepAliveHandler, allow_keep_alive, answer_then_close
 from chaos.model import Guardrails
 
 __all__ = ["DEFAULT_HOLD", "MAX_FORM_BODY", "FaultMiddleware", "GatewayInjector", "GatewayServer", "is_loopback"]
@@ -146,9 +146,6 @@ class FaultMiddleware:
         self.bucket_region = bucket_region
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return watched(environ, self._route(environ, start_response))
-
-    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         try:
             length = self.admission.admit(environ)

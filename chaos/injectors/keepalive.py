@@ -14,30 +14,36 @@ when all of these hold:
   (:func:`allow_keep_alive`);
 * the answer was written in full, and its body is exactly what its headers declared: no more than
   its ``Content-Length`` ever leaves (an upstream that sends more is cut there), nothing after a
-  HEAD, a 204 or a 304, nothing after an answer that failed half-way (werkzeug would write its 500
-  page into the body of the answer it had begun).
+  HEAD, a 204 or a 304; an answer that fails half-way ends there, its connection closed (a 500 is
+  written only in place of an answer not begun).
 
 Every other connection ends after its answer, which says ``Connection: close``. A connection waits
 at most :data:`IDLE_SECONDS` for each read of a request line and headers (a first request too),
 then closes; after an answer on a connection that closes, the gateway reads what the client still
 sends for at most :data:`DRAIN_SECONDS` in all. A chunked request body is read by
 :class:`~chaos.injectors.connection.Dechunked`, which never makes bytes up.
+
+The handler reads each request's line and headers itself (:mod:`chaos.injectors.http11`) and writes
+each answer itself (:class:`_Answer`): werkzeug's writer and its drain after every answer, and
+http.server's email-based header parser, were nearly half the CPU an injected error cost.
 """
 
 from __future__ import annotations
 
-import email.errors
+import contextlib
 import email.utils
 import functools
-import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
+from werkzeug.debug.tbtools import DebugTraceback
+from werkzeug.exceptions import InternalServerError
 
 from chaos.injectors.admission import MALFORMED_HEADERS
 from chaos.injectors.connection import CHUNK, Dechunked, body_pending, linger
+from chaos.injectors.http11 import HeadError, Headers, read_headers, request_line
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -45,19 +51,19 @@ __all__ = [
     "KeepAliveHandler",
     "allow_keep_alive",
     "answer_then_close",
-    "watched",
 ]
 
 #: How long a connection waits for each read of a request line and headers.
 IDLE_SECONDS = 30.0
-#: After an answer on a connection that closes: how long werkzeug's drain waits for the client's bytes.
+#: After an answer on a connection that closes: how long the gateway reads what the client still sends.
 DRAIN_SECONDS = 2.0
-#: Set in the environ: the request was read to its end (_KEEP); the answer was written in full (_DONE);
-#: the answer failed half-way (_BROKEN).
+#: ... and how long it waits for each receive of it (werkzeug's 10 ms).
+_DRAIN_IDLE = 0.01
+#: Set in the environ: the request was read to its end, the connection may serve another.
 _KEEP = "chaos.keep_alive"
-_DONE = "chaos.answered"
-_BROKEN = "chaos.broken"
 _BODYLESS = frozenset({204, 304})
+#: A body smaller than this leaves in the same write as the head.
+_COALESCE = 16 * 1024
 
 
 def allow_keep_alive(environ: dict[str, Any], body: IO[bytes]) -> None:
@@ -67,22 +73,6 @@ def allow_keep_alive(environ: dict[str, Any], body: IO[bytes]) -> None:
         environ[_KEEP] = True
 
 
-def watched(environ: dict[str, Any], answer: Iterable[bytes]) -> Iterator[bytes]:
-    """``answer``, noting in the environ whether it was written in full or failed half-way."""
-    try:
-        yield from answer
-    except BaseException:
-        environ[_BROKEN] = True
-        environ[_KEEP] = False
-        raise
-    else:
-        environ[_DONE] = True
-    finally:
-        close = getattr(answer, "close", None)
-        if close is not None:
-            close()
-
-
 def answer_then_close(environ: dict[str, Any], data: bytes) -> Iterator[bytes]:
     """A response body that, once written, closes a connection whose request body was not read."""
     environ[_KEEP] = False  # before the first write: the answer says Connection: close
@@ -90,117 +80,189 @@ def answer_then_close(environ: dict[str, Any], data: bytes) -> Iterator[bytes]:
     linger(environ)
 
 
-class _AfterAnswer:
-    """The handler's ``rfile`` while werkzeug answers a request (the application reads ``wsgi.input``).
+class _Answer:
+    """One answer on the connection, written by the handler (werkzeug's writer closed every connection):
+    its head in one write with the start of its body, its body held to what the head declared (no byte
+    past a ``Content-Length``, none after a HEAD, a 204 or a 304), chunked when no length is declared."""
 
-    After an answer werkzeug reads whatever the client still sends and throws it away, because it
-    closes every connection; on a connection kept alive those bytes are the next request, and stay.
-    On one that closes, the client gets :data:`DRAIN_SECONDS` to send them, not forever.
-    """
+    __slots__ = (
+        "bodyless",
+        "chunked",
+        "code",
+        "complete",
+        "declared",
+        "handler",
+        "headers",
+        "keep",
+        "overrun",
+        "started",
+        "status",
+        "written",
+    )
 
-    def __init__(self, stream: io.BufferedIOBase, handler: KeepAliveHandler) -> None:
-        self._stream = stream
-        self._handler = handler
-        self._deadline: float | None = None
+    def __init__(self, handler: KeepAliveHandler) -> None:
+        self.handler = handler
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] | None = None
+        self.started = False
+        self.code = 0
+        self.declared: int | None = None
+        self.chunked = False
+        self.bodyless = False
+        self.written = 0
+        self.overrun = False
+        self.keep = False
+        self.complete = False
 
-    def read(self, size: int | None = -1) -> bytes:
-        if self._handler.keeping:
-            return b""
-        if self._deadline is None:
-            self._deadline = time.monotonic() + DRAIN_SECONDS
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            return b""  # werkzeug's drain ends; a client still trickling bytes is cut off
-        self._handler.connection.settimeout(remaining)
-        return self._stream.read1(CHUNK if size is None or size < 0 else min(size, CHUNK))  # one receive at most
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        """PEP 3333's ``start_response``."""
+        if exc_info:
+            try:
+                if self.started:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        elif self.headers is not None:
+            raise AssertionError("Headers already set")
+        self.status = status
+        self.headers = headers
+        return self.write
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+    def run(self, app: Any, environ: dict[str, Any]) -> None:
+        """Call the application and write its answer to the end."""
+        answer = app(environ, self.start_response)
+        try:
+            for data in answer:
+                self.write(data)
+            if not self.started:
+                self.write(b"")
+            if self.chunked:
+                self.handler.wfile.write(b"0\r\n\r\n")
+            self.complete = True
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                close()
 
+    def write(self, data: bytes) -> None:
+        """Write ``data`` of the body (the head first, in the same write when the data is small)."""
+        assert isinstance(data, bytes), "applications must write bytes"
+        head = b"" if self.started else self._head()
+        out = self._body(data) if data else b""
+        wfile = self.handler.wfile
+        if head and len(out) < _COALESCE:
+            wfile.write(head + out)
+            return
+        if head:
+            wfile.write(head)
+        if out:
+            wfile.write(out)
 
-class _Framed:
-    """The handler's ``wfile``: an answer's body is held to what its headers declared."""
-
-    def __init__(self, stream: io.BufferedIOBase, handler: KeepAliveHandler) -> None:
-        self._stream = stream
-        self._handler = handler
-
-    def write(self, data: bytes) -> int:
-        handler = self._handler
-        if not handler.in_body:
-            return self._stream.write(data)  # a status line and headers, or werkzeug's 100 Continue
-        if handler.bodyless or (handler.environ.get(_BROKEN) and not handler.broken_before):
-            handler.overrun |= bool(data) and not handler.bodyless
-            return len(data)  # nothing after a HEAD, 204 or 304; nothing after an answer that failed half-way
-        sent = data
-        if handler.declared is not None:
-            room = handler.declared - handler.written
+    def _body(self, data: bytes) -> bytes:
+        if self.bodyless:
+            return b""  # nothing after a HEAD, 204 or 304
+        if self.chunked:
+            return b"%x\r\n%s\r\n" % (len(data), data)
+        if self.declared is not None:
+            room = self.declared - self.written
             if len(data) > room:
-                handler.overrun = True
-                sent = data[:room]
-        handler.written += len(sent)
-        if sent:
-            self._stream.write(sent)
-        return len(data)
+                self.overrun = True  # an application (an upstream) that sends more is cut at its length
+                data = data[:room]
+        self.written += len(data)
+        return data
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+    def _head(self) -> bytes:
+        assert self.status is not None and self.headers is not None, "write() before start_response"
+        handler = self.handler
+        self.started = True
+        code_text, _, message = self.status.strip().partition(" ")
+        self.code = code = int(code_text)
+        self.bodyless = handler.command == "HEAD" or code in _BODYLESS or code < 200
+        lines = [
+            f"{handler.protocol_version} {code} {message.strip()}\r\nServer: {handler.version_string()}\r\n"
+            f"Date: {handler.date_time_string()}\r\n"
+        ]
+        closing = False
+        length_given = False
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == "connection":
+                closing |= "close" in value.lower()
+                continue  # the server says what becomes of the connection
+            if lower == "transfer-encoding":
+                continue  # and frames the body itself
+            if lower == "content-length":
+                length_given = True
+                self.declared = int(value) if value.isascii() and value.isdigit() else None
+                closing |= self.declared is None  # a body whose length is not known ends with the connection
+            lines.append(f"{name}: {value}\r\n")
+        if not length_given and not self.bodyless:
+            self.chunked = True
+            lines.append("Transfer-Encoding: chunked\r\n")
+        self.keep = not closing and handler.may_keep()
+        lines.append("\r\n" if self.keep else "Connection: close\r\n\r\n")
+        if handler.access_log:
+            handler.log_request(code)
+        return "".join(lines).encode("latin-1")
+
+    def framed(self) -> bool:
+        """Whether the answer was written to its end, exactly as its head declared."""
+        if self.overrun or not self.complete or self.code < 200:  # a 1xx is never a final answer
+            return False
+        return self.bodyless or self.chunked or self.written == self.declared
 
 
 class KeepAliveHandler(MotoRequestHandler):
-    """moto's request handler, keeping a connection alive only after a request and an answer that both
-    ended exactly where they said (module docstring)."""
+    """moto's request handler, reading each request's head itself (:mod:`chaos.injectors.http11`) and
+    writing each answer itself (:class:`_Answer`), keeping a connection alive only after a request and
+    an answer that both ended exactly where they said (module docstring)."""
 
     protocol_version = "HTTP/1.1"
-    #: Headers and body leave in separate writes: without this, a kept-alive client waits for a delayed ACK.
+    #: A client on a kept connection must not wait for a delayed ACK between writes.
     disable_nagle_algorithm = True
+    headers: Headers  # type: ignore[assignment]  # http.server's message object, read without the email package
 
     def setup(self) -> None:
         super().setup()
-        self.wfile = _Framed(self.wfile, self)  # type: ignore[assignment]
-        self.keeping = False
         self.environ: dict[str, Any] = {}
-        self._answer_started()
-
-    def _answer_started(self, status: int = 0) -> None:
-        self.answer_status = status
-        self.in_body = False
-        self.bodyless = False
-        self.broken_before = False
-        self.declared: int | None = None
-        self.chunked = False
-        self.written = 0
-        self.overrun = False
+        self.served = False
+        self.access_log = bool(getattr(self.server, "access_log", True))
+        self.server_header = super().version_string()
 
     # -- the request -------------------------------------------------------------------------------
 
     def handle_one_request(self) -> None:
         """Serve one request; the connection ends after it unless request and answer were framed in full."""
-        stream = self.rfile
-        self.keeping = False
         self.environ = {}
-        self._answer_started()
+        self.served = False
         self.connection.settimeout(IDLE_SECONDS)
         try:
             super().handle_one_request()
         finally:
-            self.rfile = stream
-            if not (self.keeping and self.environ.get(_DONE) and self._framed()):
+            if not self.served:
                 self.close_connection = True
 
     def parse_request(self) -> bool:
-        """http.server's parsing, with ``Connection`` read as the list of options it is (``te, close``)."""
-        if not super().parse_request():
+        """The request line and headers (:mod:`chaos.injectors.http11`); ``Connection`` read as the list of
+        options it is (``te, close``)."""
+        self.command = None  # type: ignore[assignment]  # http.server's state while the line is unread
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        try:
+            command, path, version, keep = request_line(self.raw_requestline)
+            self.request_version = version
+            self.command, self.path = command, path
+            if path.startswith("//"):
+                self.path = "/" + path.lstrip("/")  # as http.server does (gh-87389): never read as a host
+            self.headers = read_headers(self.rfile)
+        except HeadError as error:
+            self.send_error(error.status, error.message)
             return False
         options = {
             option.strip().lower() for value in self.headers.get_all("Connection") or [] for option in value.split(",")
         }
-        if "close" in options:
-            self.close_connection = True
-        return True
-
-    def handle_expect_100(self) -> bool:
-        """werkzeug sends its own ``100 Continue``: one is enough."""
+        self.close_connection = not keep or "close" in options
         return True
 
     def make_environ(self) -> dict[str, Any]:
@@ -211,55 +273,68 @@ class KeepAliveHandler(MotoRequestHandler):
         lengths = self.headers.get_all("Content-Length") or []
         if len(lengths) > 1:
             environ["CONTENT_LENGTH"] = ", ".join(lengths)
-        if _malformed(self.headers.defects):
+        if self.headers.malformed:
             environ[MALFORMED_HEADERS] = True
         if environ.get("wsgi.input_terminated"):  # chunked: read strictly (werkzeug's reader makes bytes up)
             environ["wsgi.input"] = Dechunked(self.rfile)
-        self.rfile = _AfterAnswer(self.rfile, self)  # type: ignore[assignment]
         return environ
 
-    # -- the answer --------------------------------------------------------------------------------
-
-    def send_response(self, code: int, message: str | None = None) -> None:
-        self._answer_started(code)
-        super().send_response(code, message)
-
-    def send_header(self, keyword: str, value: str) -> None:
-        """Notes the body's framing; werkzeug's ``Connection: close`` is left out when the connection may
-        serve another request."""
-        name = keyword.lower()
-        if name == "connection" and value.lower() == "close" and self._may_keep():
-            self.keeping = True
-            return
-        if name == "content-length":
-            self.declared = int(value) if value.isascii() and value.isdigit() else None
-        elif name == "transfer-encoding":
-            self.chunked = value.lower() == "chunked"
-        super().send_header(keyword, value)
-
-    def end_headers(self) -> None:
-        super().end_headers()
-        self.in_body = True
-        self.bodyless = self.command == "HEAD" or self.answer_status in _BODYLESS
-        self.broken_before = bool(self.environ.get(_BROKEN))
-
-    def _may_keep(self) -> bool:
+    def may_keep(self) -> bool:
         """_KEEP is set only for a request admitted (no malformed header, no transfer coding but chunked) whose
         body, not chunked, was read to its end: what is left is the client's say."""
         return bool(self.environ.get(_KEEP) and self.request_version == "HTTP/1.1" and not self.close_connection)
 
-    def _framed(self) -> bool:
-        """Whether the answer's body was exactly what its headers declared."""
-        if self.overrun or self.answer_status < 200:  # a 1xx is never a final answer
-            return False
-        return self.bodyless or self.chunked or (self.declared is not None and self.written == self.declared)
+    # -- the answer --------------------------------------------------------------------------------
+
+    def run_wsgi(self) -> None:
+        """werkzeug's ``run_wsgi``, with the answer written by :class:`_Answer`; a connection that closes is
+        read for at most :data:`DRAIN_SECONDS` after its answer, one that stays is not read at all."""
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        answer = _Answer(self)
+        try:
+            answer.run(self.server.app, environ)
+        except (ConnectionError, TimeoutError) as error:  # the client went away
+            self.connection_dropped(error, environ)
+            return
+        except Exception as error:
+            if self.server.passthrough_errors:
+                raise
+            environ[_KEEP] = False
+            if not answer.started:  # a 500 in place of the answer, saying it closes; once an answer began, it is cut
+                with contextlib.suppress(Exception):
+                    _Answer(self).run(InternalServerError(), environ)
+            self.server.log("error", f"Error on request:\n{DebugTraceback(error).render_traceback_text()}")
+            self._drain()
+            return
+        self.served = answer.keep and answer.framed()
+        if not self.served:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Read what the client still sends (the rest of a body the answer did not need) while it keeps
+        coming, for :data:`DRAIN_SECONDS` at most: the client sees the answer, not a reset."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        with contextlib.suppress(OSError, ValueError):
+            for _ in range(1000):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self.connection.settimeout(min(remaining, _DRAIN_IDLE))
+                if not self.rfile.read1(CHUNK):
+                    return
 
     # -- logs and dates ----------------------------------------------------------------------------
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """One access-log line, only when the gateway logs them (``--access-log``): werkzeug formats it first."""
-        if getattr(self.server, "access_log", True):
+        """One access-log line, only when the gateway logs them (``--access-log``)."""
+        if self.access_log:
             super().log_request(code, size)
+
+    def version_string(self) -> str:
+        """The Server header: formatted once a connection."""
+        return self.server_header
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The Date header: formatted once a second, not once a request."""
@@ -269,15 +344,6 @@ class KeepAliveHandler(MotoRequestHandler):
         """A connection that sent no request in time is not an error."""
         if not format.startswith("Request timed out"):
             super().log_error(format, *args)
-
-
-def _malformed(defects: list[email.errors.MessageDefect]) -> bool:
-    """Whether the parser met a malformed header line (the headers after it are lost to it); the other
-    defects it reports are of a MIME body, which a request's headers do not have."""
-    return any(isinstance(defect, _HEADER_DEFECTS) for defect in defects)
-
-
-_HEADER_DEFECTS = (email.errors.MissingHeaderBodySeparatorDefect, email.errors.FirstHeaderLineIsContinuationDefect)
 
 
 @functools.lru_cache(maxsize=4)

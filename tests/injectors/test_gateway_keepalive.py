@@ -278,6 +278,10 @@ def test_a_head_on_the_control_api_sends_no_body(gateway: GatewayServer) -> None
         ("Transfer-Encoding: x\r\n chunked", 400),
         ("Transfer-Encoding : chunked", 400),
         ("Content-Length : 62", 400),
+        ("X-Note: a\rTransfer-Encoding: chunked", 400),  # a bare CR: the email package read a header there
+        ("X-Note: a\x00b", 400),
+        ("X(y): not a token", 400),
+        (": no name", 400),
     ],
 )
 def test_a_request_framed_in_doubt_is_refused_and_closes(gateway: GatewayServer, header: str, status: int) -> None:
@@ -291,6 +295,33 @@ def test_a_request_framed_in_doubt_is_refused_and_closes(gateway: GatewayServer,
         assert answer.status == status and answer.headers.get("connection") == "close", answer
         assert _closed(sock)
     assert _keys(gateway, "loot") == []
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [[("X-Long", "a" * 70_000)], [(f"X-{n}", "1") for n in range(101)]],
+    ids=["a line over 64 KiB", "101 header lines"],
+)
+def test_an_oversized_head_is_a_431_and_closes(gateway: GatewayServer, extra: list[tuple[str, str]]) -> None:
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            http_request("GET", "/_chaos/health", [*_host(gateway).items(), *extra])
+            + http_request("GET", "/_chaos/ledger", _host(gateway))
+        )
+        answer = _answer(sock)
+        assert answer.status == 431 and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
+
+
+def test_http_1_0_is_answered_and_closed_even_when_it_asks_to_keep(gateway: GatewayServer) -> None:
+    request = http_request("GET", "/_chaos/health", {**_host(gateway), "Connection": "keep-alive"})
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            request.replace(b"HTTP/1.1", b"HTTP/1.0", 1) + http_request("GET", "/_chaos/ledger", _host(gateway))
+        )
+        answer = _answer(sock)
+        assert answer.status == 200 and answer.headers.get("connection") == "close", answer
+        assert _closed(sock)
 
 
 @pytest.mark.parametrize("value", ["close ", "keep-alive, close", "close, keep-alive", "te, close", "TE,Close"])
