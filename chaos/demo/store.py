@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import shutil
 import sys
 import threading
 import time
@@ -216,7 +217,10 @@ def _read(bucket: _Bucket, key: str) -> bytes:
 class ResilientStore:
     """Primary in us-east-1, replica in eu-west-1, a durable spool, replay on recovery."""
 
-    def __init__(self, spool: Path, replay_interval: float = 0.25) -> None:
+    def __init__(self, spool: Path, replay_interval: float = 0.25, temporary: bool = False) -> None:
+        """``temporary``: the spool is a directory made for this store alone, removed by :meth:`close`
+        when no write waits in it (one that does is kept: it is the only copy)."""
+        self.temporary = temporary
         budget = RetryBudget()
         self.primary = _Bucket(*PRIMARY, budget)
         self.replica = _Bucket(*REPLICA, budget)
@@ -302,3 +306,5 @@ class ResilientStore:
     def close(self) -> None:
         self._stop.set()
         self._replayer.join(timeout=5)
+        if self.temporary and self.spooled() == 0:
+            shutil.rmtree(self.spool, ignore_errors=True)

@@ -76,5 +76,8 @@ def naive() -> _App:
 
 
 def resilient(spool: Path | None = None) -> _App:
-    """The resilient variant (replica, spool, retry budget, circuit breaker, honest health)."""
-    return _App("resilient", ResilientStore(spool or Path(tempfile.mkdtemp(prefix="chaos-demo-spool-"))))
+    """The resilient variant (replica, spool, retry budget, circuit breaker, honest health); without
+    ``spool``, its spool is a temporary directory, removed when the application closes with no write in it."""
+    if spool is not None:
+        return _App("resilient", ResilientStore(spool))
+    return _App("resilient", ResilientStore(Path(tempfile.mkdtemp(prefix="chaos-demo-spool-")), temporary=True))

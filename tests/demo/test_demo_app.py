@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,28 @@ def test_naive_acknowledges_writes_it_then_loses(gateway: GatewayInjector, capsy
     finally:
         server.shutdown()  # type: ignore[attr-defined]
         server.server_close()  # type: ignore[attr-defined]
+
+
+def test_a_temporary_spool_goes_with_the_app_unless_a_write_waits_in_it(gateway: GatewayInjector) -> None:
+    """Without --spool the resilient app spools into a temporary directory: removed when it closes empty
+    (every `outage run` of the demo left one in /tmp), kept while it holds the only copy of a write."""
+    from chaos.demo import wsgi
+
+    app = wsgi.resilient()
+    spool = app.store.spool  # type: ignore[union-attr]
+    assert spool.is_dir()
+    app.close()
+    assert not spool.exists()
+    url, server = _serve("resilient")
+    spool = server.get_app().store.spool  # type: ignore[attr-defined]
+    try:
+        gateway.engine.add([chaos.s3_outage("us-east-1")])
+        assert _put(url, "waiting", "only copy") == 202
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+    assert (spool / "waiting.doc").read_bytes() == b"only copy"
+    shutil.rmtree(spool)
 
 
 def test_circuit_breaker_opens_and_lets_one_trial_through() -> None:
