@@ -34,6 +34,7 @@ __all__ = [
     "LINGER_SECONDS",
     "MAX_TRAILERS",
     "BodyTooLarge",
+    "Cut",
     "Dechunked",
     "Dropped",
     "body_pending",
@@ -63,6 +64,11 @@ BODY_ERRORS = (OSError, ValueError, ClientDisconnected)
 
 class Dropped(ConnectionAbortedError):
     """Raised to end a request whose connection the gateway closed on purpose (no answer)."""
+
+
+class Cut(ConnectionAbortedError):
+    """An answer that could not be finished (an upstream's ended early): the client's connection ends
+    where it stopped; before its first byte, the client gets a 502."""
 
 
 class BodyTooLarge(Exception):

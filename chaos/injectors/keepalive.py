@@ -39,10 +39,10 @@ from typing import IO, Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.debug.tbtools import DebugTraceback
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import BadGateway, InternalServerError
 
 from chaos.injectors.admission import MALFORMED_HEADERS
-from chaos.injectors.connection import CHUNK, Dechunked, body_pending, linger
+from chaos.injectors.connection import CHUNK, Cut, Dechunked, body_pending, linger
 from chaos.injectors.http11 import HeadError, Headers, read_headers, request_line
 
 __all__ = [
@@ -295,6 +295,14 @@ class KeepAliveHandler(MotoRequestHandler):
         answer = _Answer(self)
         try:
             answer.run(self.server.app, environ)
+        except Cut as error:  # the answer could not be finished: one line, not a traceback
+            environ[_KEEP] = False
+            if not answer.started:
+                with contextlib.suppress(Exception):
+                    _Answer(self).run(BadGateway(), environ)
+            self.log_error("%s", error)
+            self._drain()
+            return
         except (ConnectionError, TimeoutError) as error:  # the client went away
             self.connection_dropped(error, environ)
             return

@@ -36,7 +36,7 @@ from chaos.errors import ConfigError
 from chaos.gate import Refused, admit_account
 from chaos.guardrails import Limits, Violation, limits_for
 from chaos.injectors.backend import CALL_KEY
-from chaos.injectors.connection import CHUNK
+from chaos.injectors.connection import CHUNK, Cut
 from chaos.injectors.endpoints import AwsEndpoints, NoRoute
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
 from chaos.injectors.keepalive import answer_then_close
@@ -118,7 +118,10 @@ class _Answer:
             # next request, with whatever bytes the upstream still sends on it.
             self._response.close()
             return
-        yield from self._response.stream(CHUNK, decode_content=False)
+        try:
+            yield from self._response.stream(CHUNK, decode_content=False)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise Cut(f"the upstream's answer ended early ({type(error).__name__}: {error})") from error
         self._complete = True
 
     def close(self) -> None:
@@ -133,6 +136,9 @@ def _unframed(response: urllib3.BaseHTTPResponse) -> str | None:
     """Why an upstream answer cannot be passed on as the answer to the request, or None."""
     if response.status < 200:
         return f"answered {response.status} as its final answer"
+    codings = ", ".join(response.headers.getlist("transfer-encoding"))
+    if codings and codings.strip(" \t").lower() != "chunked":  # its body would reach the client still coded
+        return f"answered with Transfer-Encoding {codings!r} (only chunked is passed on)"
     lengths = {value.strip(" \t") for value in response.headers.getlist("content-length")}
     framed = len(lengths) == 1 and all(value.isascii() and value.isdigit() for value in lengths)
     if lengths and not framed and "transfer-encoding" not in response.headers:

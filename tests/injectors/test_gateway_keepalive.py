@@ -476,9 +476,10 @@ def test_an_upstream_answer_framed_twice_never_spills_into_the_next() -> None:
 
 
 @pytest.mark.parametrize("sent", [b"short", b""])
-def test_an_upstream_answer_cut_short_ends_short(sent: bytes) -> None:
+def test_an_upstream_answer_cut_short_ends_short(sent: bytes, caplog: pytest.LogCaptureFixture) -> None:
     """An upstream that closes before its Content-Length: the client's answer ends short, with nothing
-    added to it; cut before its first byte, the gateway's 500 says the connection closes."""
+    added to it; cut before its first byte, the gateway's 502 says the connection closes. The log says
+    so in one line, no traceback."""
     from chaos.injectors.upstream import connect
 
     upstream = _FakeUpstream(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n" + sent, close=True)
@@ -492,9 +493,12 @@ def test_an_upstream_answer_cut_short_ends_short(sent: bytes) -> None:
             assert cut.value.partial == sent
         else:
             response.read()
-            assert response.status == 500 and response.getheader("Connection") == "close", response.headers
+            assert response.status == 502 and response.getheader("Connection") == "close", response.headers
         client.close()
     upstream.listener.close()
+    logged = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert any("the upstream's answer ended early" in line for line in logged), logged
+    assert not any("Traceback" in line for line in logged), logged
 
 
 @pytest.mark.parametrize(
@@ -503,6 +507,7 @@ def test_an_upstream_answer_cut_short_ends_short(sent: bytes) -> None:
         b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nSECRET",
         b"HTTP/1.1 200 OK\r\nContent-Length: \xc2\xb2\r\n\r\nab",
         b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n6\r\nSECRET\r\n0\r\n\r\n",
     ],
 )
 def test_an_upstream_answer_that_is_no_final_framed_answer_is_a_502(answer: bytes) -> None:
