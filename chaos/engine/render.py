@@ -199,11 +199,11 @@ def render_error(spec: ErrorSpec, service: str, operation: str | None = None) ->
     fault_type = "Sender" if spec.sender_fault else "Receiver"
     headers: dict[str, str]
     if service == "s3":
-        random = os.urandom(56)  # S3's two ids: 16 hex digits, and 64 characters of URL-safe base64
+        random = os.urandom(64)  # S3's two ids: 16 hex digits, and 76 characters of base64
         request_id = random[:8].hex().upper()
         headers = {
             "x-amz-request-id": request_id,
-            "x-amz-id-2": base64.urlsafe_b64encode(random[8:]).decode(),
+            "x-amz-id-2": base64.b64encode(random[8:]).decode(),
             "Content-Type": "application/xml",
         }
         method = model.operation_model(operation).http.get("method") if operation else None

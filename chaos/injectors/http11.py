@@ -100,15 +100,11 @@ class Headers:
 
 def request_line(raw: bytes) -> tuple[str, str, str, bool]:
     """(method, target, version, whether the connection may be kept) of a request line;
-    :class:`HeadError` (400, or 505 for HTTP/2 and later) when it is not one."""
+    :class:`HeadError` (400, or 505 for HTTP/2 and later) when it is not one (HTTP/0.9 is not served)."""
     line = str(raw, "iso-8859-1").rstrip("\r\n")
     words = line.split()
-    if not 2 <= len(words) <= 3:
+    if len(words) != 3:  # HTTP/0.9's "GET /path" too: no SDK speaks it, and it has no headers to read
         raise HeadError(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({line[:200]!r})")
-    if len(words) == 2:  # HTTP/0.9: a GET, then the connection ends
-        if words[0] != "GET":
-            raise HeadError(HTTPStatus.BAD_REQUEST, f"Bad HTTP/0.9 request type ({words[0][:200]!r})")
-        return words[0], words[1], "HTTP/0.9", False
     method, target, version = words
     number = _VERSION.fullmatch(version)
     if number is None:

@@ -35,6 +35,7 @@ import email.utils
 import functools
 import time
 from collections.abc import Iterator
+from http import HTTPStatus
 from typing import IO, Any
 
 from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -43,7 +44,7 @@ from werkzeug.exceptions import BadGateway, InternalServerError
 
 from chaos.injectors.admission import MALFORMED_HEADERS
 from chaos.injectors.connection import CHUNK, Cut, Dechunked, body_pending, linger
-from chaos.injectors.http11 import HeadError, Headers, read_headers, request_line
+from chaos.injectors.http11 import MAX_LINE, HeadError, Headers, read_headers, request_line
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -197,8 +198,11 @@ class _Answer:
                 closing |= self.declared is None  # a body whose length is not known ends with the connection
             lines.append(f"{name}: {value}\r\n")
         if not length_given and not self.bodyless:
-            self.chunked = True
-            lines.append("Transfer-Encoding: chunked\r\n")
+            if handler.request_version == "HTTP/1.1":
+                self.chunked = True
+                lines.append("Transfer-Encoding: chunked\r\n")
+            else:
+                closing = True  # an HTTP/1.0 client reads a body without a length to the end of the connection
         self.keep = not closing and handler.may_keep()
         lines.append("\r\n" if self.keep else "Connection: close\r\n\r\n")
         if handler.access_log:
@@ -212,6 +216,44 @@ class _Answer:
         return self.bodyless or self.chunked or self.written == self.declared
 
 
+class _Continue:
+    """The body of a request that asked ``Expect: 100-continue``: the ``100 Continue`` goes out when the
+    body is first read, after admission and the fault decision, and never once an answer has begun (a
+    refusal or an injected error is the client's answer instead, and it does not send the body)."""
+
+    __slots__ = ("_handler", "_sent", "_stream")
+
+    def __init__(self, stream: Any, handler: KeepAliveHandler) -> None:
+        self._stream = stream
+        self._handler = handler
+        self._sent = False
+
+    def _go(self) -> None:
+        if not self._sent:
+            self._sent = True
+            if not self._handler.answer.started:
+                self._handler.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._go()
+        return bytes(self._stream.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        self._go()
+        return bytes(self._stream.read1(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self._go()
+        return bytes(self._stream.readline(size))
+
+    def readinto(self, buffer: Any) -> int:
+        self._go()
+        return int(self._stream.readinto(buffer))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class KeepAliveHandler(MotoRequestHandler):
     """moto's request handler, reading each request's head itself (:mod:`chaos.injectors.http11`) and
     writing each answer itself (:class:`_Answer`), keeping a connection alive only after a request and
@@ -221,10 +263,12 @@ class KeepAliveHandler(MotoRequestHandler):
     #: A client on a kept connection must not wait for a delayed ACK between writes.
     disable_nagle_algorithm = True
     headers: Headers  # type: ignore[assignment]  # http.server's message object, read without the email package
+    raw_requestline: bytes
 
     def setup(self) -> None:
         super().setup()
         self.environ: dict[str, Any] = {}
+        self.answer = _Answer(self)
         self.served = False
         self.access_log = bool(getattr(self.server, "access_log", True))
         self.server_header = super().version_string()
@@ -246,8 +290,15 @@ class KeepAliveHandler(MotoRequestHandler):
         """The request line and headers (:mod:`chaos.injectors.http11`); ``Connection`` read as the list of
         options it is (``te, close``)."""
         self.command = None  # type: ignore[assignment]  # http.server's state while the line is unread
-        self.request_version = self.default_request_version
+        self.request_version = "HTTP/1.1"  # a refusal of the line itself is an answer with a status line too
         self.close_connection = True
+        if self.raw_requestline in (b"\r\n", b"\n"):  # one empty line before a request line is ignored (RFC 9112)
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+            if not self.raw_requestline:
+                return False  # the client is gone: nothing to answer
+            if len(self.raw_requestline) > MAX_LINE:
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return False
         self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
         try:
             command, path, version, keep = request_line(self.raw_requestline)
@@ -275,8 +326,11 @@ class KeepAliveHandler(MotoRequestHandler):
             environ["CONTENT_LENGTH"] = ", ".join(lengths)
         if self.headers.malformed:
             environ[MALFORMED_HEADERS] = True
+        stream: Any = self.rfile
+        if self.request_version == "HTTP/1.1" and self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            stream = environ["wsgi.input"] = _Continue(self.rfile, self)
         if environ.get("wsgi.input_terminated"):  # chunked: read strictly (werkzeug's reader makes bytes up)
-            environ["wsgi.input"] = Dechunked(self.rfile)
+            environ["wsgi.input"] = Dechunked(stream)
         return environ
 
     def may_keep(self) -> bool:
@@ -289,10 +343,8 @@ class KeepAliveHandler(MotoRequestHandler):
     def run_wsgi(self) -> None:
         """werkzeug's ``run_wsgi``, with the answer written by :class:`_Answer`; a connection that closes is
         read for at most :data:`DRAIN_SECONDS` after its answer, one that stays is not read at all."""
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
-        answer = _Answer(self)
+        self.answer = answer = _Answer(self)
         try:
             answer.run(self.server.app, environ)
         except Cut as error:  # the answer could not be finished: one line, not a traceback

@@ -262,7 +262,14 @@ class Upstream:
             response.release_conn()
             _close(out.spool)
             return self._fail(environ, start_response, call, 502, "BadGateway", f"the upstream {self.label} {problem}")
-        answer_headers = [(name, value) for name, value in response.headers.items() if name.lower() not in HOP_BY_HOP]
+        listed = {
+            option.strip().lower() for value in response.headers.getlist("connection") for option in value.split(",")
+        }
+        answer_headers = [
+            (name, value)
+            for name, value in response.headers.items()
+            if name.lower() not in HOP_BY_HOP and name.lower() not in listed  # and those its Connection names
+        ]
         if "transfer-encoding" in response.headers:  # it overrides a Content-Length (RFC 9112 6.3): framed anew
             answer_headers = [(name, value) for name, value in answer_headers if name.lower() != "content-length"]
         start_response(f"{response.status} {response.reason or ''}".rstrip(), answer_headers)

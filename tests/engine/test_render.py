@@ -17,6 +17,7 @@ from botocore.retries import standard
 
 from chaos import FaultKind
 from chaos.engine import botodata
+from chaos.engine.decision import ErrorSpec
 from chaos.engine.render import error_spec, render_error
 
 CBOR_SERVICE = next(
@@ -171,3 +172,21 @@ def test_codes_come_from_the_model_where_it_has_them() -> None:
     assert error_spec(FaultKind.THROTTLE, "lambda").status == 429
     iam = error_spec(FaultKind.INTERNAL_ERROR, "iam")
     assert (iam.code, iam.shape) == ("ServiceFailure", "ServiceFailureException")
+
+
+def test_request_ids_look_like_the_services_own() -> None:
+    """S3: 16 upper-case hex digits and a base64 host id (standard alphabet, as S3's); elsewhere a
+    version 4 UUID; a new one every time."""
+    import base64
+    import re
+    import uuid
+
+    s3 = [render_error(ErrorSpec(503, "SlowDown", "slow"), "s3", "GetObject").headers for _ in range(50)]
+    for headers in s3:
+        assert re.fullmatch(r"[0-9A-F]{16}", headers["x-amz-request-id"]), headers
+        assert re.fullmatch(r"[A-Za-z0-9+/]{74}==|[A-Za-z0-9+/]{75}=|[A-Za-z0-9+/]{76}", headers["x-amz-id-2"])
+        assert len(base64.b64decode(headers["x-amz-id-2"], validate=True)) == 56
+    assert len({headers["x-amz-request-id"] for headers in s3}) == 50
+    ids = [render_error(ErrorSpec(400, "X", "x"), "sqs", "SendMessage").headers["x-amzn-RequestId"] for _ in range(50)]
+    assert all(str(uuid.UUID(value)) == value and uuid.UUID(value).version == 4 for value in ids)
+    assert len(set(ids)) == 50

@@ -192,12 +192,44 @@ def test_garbage_after_a_request_is_a_400_then_the_end(gateway: GatewayServer) -
     with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
         sock.sendall(http_request("GET", "/_chaos/health", _host(gateway)) + b"\x00\xff not a request\r\n\r\n")
         assert _answer(sock).status == 200
-        rest = b""
-        while chunk := sock.recv(
-            65536
-        ):  # http.server's own 400 (HTTP/0.9-style: the version was not one), then the end
-            rest += chunk
-    assert b"Error code: 400" in rest and b" 5" not in rest.partition(b"\r\n")[0], rest
+        refusal = _answer(sock)
+        assert refusal.status == 400 and refusal.headers.get("connection") == "close", refusal
+        assert _closed(sock)
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [
+        (b"GET /a b HTTP/1.1", 400),  # four words
+        (b"P\rUT /bucket/key HTTP/1.1", 400),
+        (b"GET / HTTX/1.1", 400),
+        (b"GET / HTTP/2.0", 505),
+        (b"GET /old", 400),  # HTTP/0.9
+        (b"\r\n", 400),  # a second empty line
+    ],
+)
+def test_a_bad_request_line_is_answered_with_a_status_line(gateway: GatewayServer, line: bytes, status: int) -> None:
+    """Not a bare HTML page (http.server answered these as HTTP/0.9: curl says "Received HTTP/0.9")."""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(b"\r\n" + line + b"\r\nHost: localhost\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 %d " % status) and b"\r\nConnection: close\r\n" in data, data
+
+
+def test_an_empty_line_before_a_request_is_ignored(gateway: GatewayServer) -> None:
+    """A client's stray CRLF after a body (RFC 9112, 2.2): the next request is served on the same connection."""
+    headers = {**_host(gateway), "Content-Type": "application/json", "Content-Length": "2"}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(
+            http_request("PUT", "/_chaos/faults", headers, b"[]")
+            + b"\r\n"
+            + http_request("GET", "/_chaos/health", _host(gateway))
+        )
+        assert _answer(sock).status == 200
+        answer = _answer(sock)
+        assert answer.status == 200 and json.loads(answer.body)["status"] == "ok", answer
 
 
 def test_an_idle_kept_alive_connection_is_closed(gateway: GatewayServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -540,3 +572,59 @@ def test_an_upstream_connection_after_a_head_is_not_reused() -> None:
         first.close()
         second.close()
     upstream.listener.close()
+
+
+def _first_bytes(sock: socket.socket, within: float = 5.0) -> bytes:
+    """What the gateway sends first (up to the end of one head)."""
+    sock.settimeout(within)
+    data = b""
+    with contextlib.suppress(TimeoutError):
+        while b"\r\n\r\n" not in data and (chunk := sock.recv(1)):
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [("passes", b"HTTP/1.1 100 Continue"), ("injected 503", b"HTTP/1.1 503"), ("bad length", b"HTTP/1.1 400")],
+)
+def test_100_continue_goes_out_only_when_the_body_is_wanted(gateway: GatewayServer, case: str, expected: bytes) -> None:
+    """It was sent before admission and the fault decision: a client then sent a body no one would read."""
+    _s3(gateway).create_bucket(Bucket="expect")  # type: ignore[attr-defined]
+    if case == "injected 503":
+        _arm(gateway, {"kind": "unavailable", "service": "s3", "operations": ["PutObject"]})
+    headers = {**_host(gateway), "Expect": "100-continue", "Content-Length": "x" if case == "bad length" else "5"}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("PUT", "/expect/key", headers))
+        first = _first_bytes(sock)
+        assert first.startswith(expected), first
+        if case == "passes":
+            sock.sendall(b"hello")
+            assert _answer(sock).status == 200
+    assert _keys(gateway, "expect") == (["key"] if case == "passes" else [])
+
+
+def test_no_100_continue_to_http_1_0(gateway: GatewayServer) -> None:
+    _s3(gateway).create_bucket(Bucket="expect")  # type: ignore[attr-defined]
+    headers = {**_host(gateway), "Expect": "100-continue", "Content-Length": "5"}
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("PUT", "/expect/key", headers).replace(b"HTTP/1.1", b"HTTP/1.0", 1) + b"hello")
+        assert _first_bytes(sock).startswith(b"HTTP/1.1 200 "), "an HTTP/1.0 client never gets a 100"
+
+
+def test_an_upstream_answer_without_length_reaches_http_1_0_unchunked() -> None:
+    from chaos.injectors.upstream import connect
+
+    upstream = _FakeUpstream(
+        b"HTTP/1.1 200 OK\r\nConnection: close, X-Secret\r\nX-Secret: s\r\n\r\nhello world", close=True
+    )
+    gateway = GatewayServer(GatewayInjector(), port=0, backend=connect(upstream.url))
+    with gateway, socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        sock.sendall(http_request("GET", "/bucket/key", _host(gateway)).replace(b"HTTP/1.1", b"HTTP/1.0", 1))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    upstream.listener.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert body == b"hello world" and b"chunked" not in head.lower(), data
+    assert b"x-secret" not in head.lower(), "a header the upstream's Connection names is hop-by-hop"
