@@ -18,7 +18,7 @@ import re
 import select
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, NoReturn
 
 from werkzeug.exceptions import ClientDisconnected
@@ -37,6 +37,7 @@ __all__ = [
     "Cut",
     "Dechunked",
     "Dropped",
+    "WsgiApp",
     "body_pending",
     "discard_body",
     "drop",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 #: Bodies are read and discarded this much at a time: memory per connection stays at this.
+#: A WSGI application.
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 CHUNK = 64 * 1024
 #: How long the gateway keeps reading the body of a request it is about to drop.
 DISCARD_SECONDS = 60.0
@@ -67,8 +70,13 @@ class Dropped(ConnectionAbortedError):
 
 
 class Cut(ConnectionAbortedError):
-    """An answer that could not be finished (an upstream's ended early): the client's connection ends
-    where it stopped; before its first byte, the client gets a 502."""
+    """An answer that could not be finished (an upstream's ended early): the client's connection is
+    reset where it stopped (a client reading to the end of the connection must not take it for a
+    whole answer); before its first byte, the client gets ``answer`` (a WSGI application), or a 502."""
+
+    def __init__(self, message: str, answer: WsgiApp | None = None) -> None:
+        super().__init__(message)
+        self.answer = answer
 
 
 class BodyTooLarge(Exception):

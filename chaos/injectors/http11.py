@@ -32,6 +32,8 @@ MAX_LINE = 65536
 MAX_HEADERS = 100
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VERSION = re.compile(r"HTTP/([0-9]{1,10})\.([0-9]{1,10})")
+#: A request target: no space and no control character (bytes from 0x80 up, unencoded UTF-8, pass).
+_TARGET = re.compile(r"[^\x00-\x20\x7f]+")
 
 
 class Lines(Protocol):
@@ -101,9 +103,11 @@ class Headers:
 def request_line(raw: bytes) -> tuple[str, str, str, bool]:
     """(method, target, version, whether the connection may be kept) of a request line;
     :class:`HeadError` (400, or 505 for HTTP/2 and later) when it is not one (HTTP/0.9 is not served)."""
-    line = str(raw, "iso-8859-1").rstrip("\r\n")
-    words = line.split()
-    if len(words) != 3:  # HTTP/0.9's "GET /path" too: no SDK speaks it, and it has no headers to read
+    line = str(raw, "iso-8859-1")
+    line = line[:-2] if line.endswith("\r\n") else line.removesuffix("\n")
+    words = line.split(" ")
+    if len(words) != 3 or not _TOKEN.fullmatch(words[0]) or not _TARGET.fullmatch(words[1]):
+        # one space between the three parts, nothing else (HTTP/0.9's "GET /path" has two: no SDK speaks it)
         raise HeadError(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({line[:200]!r})")
     method, target, version = words
     number = _VERSION.fullmatch(version)
@@ -112,7 +116,9 @@ def request_line(raw: bytes) -> tuple[str, str, str, bool]:
     major, minor = int(number[1]), int(number[2])
     if major >= 2:
         raise HeadError(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({major}.{minor})")
-    return method, target, version, (major, minor) >= (1, 1)
+    if major < 1:
+        raise HeadError(HTTPStatus.BAD_REQUEST, f"Bad request version ({version[:200]!r}): HTTP/1 is served")
+    return method, target, version, minor >= 1
 
 
 def read_headers(stream: Lines) -> Headers:

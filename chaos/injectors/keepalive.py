@@ -24,7 +24,7 @@ sends for at most :data:`DRAIN_SECONDS` in all. A chunked request body is read b
 :class:`~chaos.injectors.connection.Dechunked`, which never makes bytes up.
 
 The handler reads each request's line and headers itself (:mod:`chaos.injectors.http11`) and writes
-each answer itself (:class:`_Answer`): werkzeug's writer and its drain after every answer, and
+each answer itself (:mod:`chaos.injectors.answer`): werkzeug's writer and its drain after every answer, and
 http.server's email-based header parser, were nearly half the CPU an injected error cost.
 """
 
@@ -33,6 +33,8 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import functools
+import socket
+import struct
 import time
 from collections.abc import Iterator
 from http import HTTPStatus
@@ -43,6 +45,7 @@ from werkzeug.debug.tbtools import DebugTraceback
 from werkzeug.exceptions import BadGateway, InternalServerError
 
 from chaos.injectors.admission import MALFORMED_HEADERS
+from chaos.injectors.answer import KEEP, Answer
 from chaos.injectors.connection import CHUNK, Cut, Dechunked, body_pending, linger
 from chaos.injectors.http11 import MAX_LINE, HeadError, Headers, read_headers, request_line
 
@@ -60,160 +63,20 @@ IDLE_SECONDS = 30.0
 DRAIN_SECONDS = 2.0
 #: ... and how long it waits for each receive of it (werkzeug's 10 ms).
 _DRAIN_IDLE = 0.01
-#: Set in the environ: the request was read to its end, the connection may serve another.
-_KEEP = "chaos.keep_alive"
-_BODYLESS = frozenset({204, 304})
-#: A body smaller than this leaves in the same write as the head.
-_COALESCE = 16 * 1024
 
 
 def allow_keep_alive(environ: dict[str, Any], body: IO[bytes]) -> None:
     """Let the connection serve another request once the answer is written in full, if the request's
     body (framed by ``Content-Length``, or none) was read to its end."""
     if not environ.get("wsgi.input_terminated") and not body_pending(body):
-        environ[_KEEP] = True
+        environ[KEEP] = True
 
 
 def answer_then_close(environ: dict[str, Any], data: bytes) -> Iterator[bytes]:
     """A response body that, once written, closes a connection whose request body was not read."""
-    environ[_KEEP] = False  # before the first write: the answer says Connection: close
+    environ[KEEP] = False  # before the first write: the answer says Connection: close
     yield data
     linger(environ)
-
-
-class _Answer:
-    """One answer on the connection, written by the handler (werkzeug's writer closed every connection):
-    its head in one write with the start of its body, its body held to what the head declared (no byte
-    past a ``Content-Length``, none after a HEAD, a 204 or a 304), chunked when no length is declared."""
-
-    __slots__ = (
-        "bodyless",
-        "chunked",
-        "code",
-        "complete",
-        "declared",
-        "handler",
-        "headers",
-        "keep",
-        "overrun",
-        "started",
-        "status",
-        "written",
-    )
-
-    def __init__(self, handler: KeepAliveHandler) -> None:
-        self.handler = handler
-        self.status: str | None = None
-        self.headers: list[tuple[str, str]] | None = None
-        self.started = False
-        self.code = 0
-        self.declared: int | None = None
-        self.chunked = False
-        self.bodyless = False
-        self.written = 0
-        self.overrun = False
-        self.keep = False
-        self.complete = False
-
-    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        """PEP 3333's ``start_response``."""
-        if exc_info:
-            try:
-                if self.started:
-                    raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None
-        elif self.headers is not None:
-            raise AssertionError("Headers already set")
-        self.status = status
-        self.headers = headers
-        return self.write
-
-    def run(self, app: Any, environ: dict[str, Any]) -> None:
-        """Call the application and write its answer to the end."""
-        answer = app(environ, self.start_response)
-        try:
-            for data in answer:
-                self.write(data)
-            if not self.started:
-                self.write(b"")
-            if self.chunked:
-                self.handler.wfile.write(b"0\r\n\r\n")
-            self.complete = True
-        finally:
-            close = getattr(answer, "close", None)
-            if close is not None:
-                close()
-
-    def write(self, data: bytes) -> None:
-        """Write ``data`` of the body (the head first, in the same write when the data is small)."""
-        assert isinstance(data, bytes), "applications must write bytes"
-        head = b"" if self.started else self._head()
-        out = self._body(data) if data else b""
-        wfile = self.handler.wfile
-        if head and len(out) < _COALESCE:
-            wfile.write(head + out)
-            return
-        if head:
-            wfile.write(head)
-        if out:
-            wfile.write(out)
-
-    def _body(self, data: bytes) -> bytes:
-        if self.bodyless:
-            return b""  # nothing after a HEAD, 204 or 304
-        if self.chunked:
-            return b"%x\r\n%s\r\n" % (len(data), data)
-        if self.declared is not None:
-            room = self.declared - self.written
-            if len(data) > room:
-                self.overrun = True  # an application (an upstream) that sends more is cut at its length
-                data = data[:room]
-        self.written += len(data)
-        return data
-
-    def _head(self) -> bytes:
-        assert self.status is not None and self.headers is not None, "write() before start_response"
-        handler = self.handler
-        self.started = True
-        code_text, _, message = self.status.strip().partition(" ")
-        self.code = code = int(code_text)
-        self.bodyless = handler.command == "HEAD" or code in _BODYLESS or code < 200
-        lines = [
-            f"{handler.protocol_version} {code} {message.strip()}\r\nServer: {handler.version_string()}\r\n"
-            f"Date: {handler.date_time_string()}\r\n"
-        ]
-        closing = False
-        length_given = False
-        for name, value in self.headers:
-            lower = name.lower()
-            if lower == "connection":
-                closing |= "close" in value.lower()
-                continue  # the server says what becomes of the connection
-            if lower == "transfer-encoding":
-                continue  # and frames the body itself
-            if lower == "content-length":
-                length_given = True
-                self.declared = int(value) if value.isascii() and value.isdigit() else None
-                closing |= self.declared is None  # a body whose length is not known ends with the connection
-            lines.append(f"{name}: {value}\r\n")
-        if not length_given and not self.bodyless:
-            if handler.request_version == "HTTP/1.1":
-                self.chunked = True
-                lines.append("Transfer-Encoding: chunked\r\n")
-            else:
-                closing = True  # an HTTP/1.0 client reads a body without a length to the end of the connection
-        self.keep = not closing and handler.may_keep()
-        lines.append("\r\n" if self.keep else "Connection: close\r\n\r\n")
-        if handler.access_log:
-            handler.log_request(code)
-        return "".join(lines).encode("latin-1")
-
-    def framed(self) -> bool:
-        """Whether the answer was written to its end, exactly as its head declared."""
-        if self.overrun or not self.complete or self.code < 200:  # a 1xx is never a final answer
-            return False
-        return self.bodyless or self.chunked or self.written == self.declared
 
 
 class _Continue:
@@ -256,8 +119,8 @@ class _Continue:
 
 class KeepAliveHandler(MotoRequestHandler):
     """moto's request handler, reading each request's head itself (:mod:`chaos.injectors.http11`) and
-    writing each answer itself (:class:`_Answer`), keeping a connection alive only after a request and
-    an answer that both ended exactly where they said (module docstring)."""
+    writing each answer itself (:mod:`chaos.injectors.answer`), keeping a connection alive only after a
+    request and an answer that both ended exactly where they said (module docstring)."""
 
     protocol_version = "HTTP/1.1"
     #: A client on a kept connection must not wait for a delayed ACK between writes.
@@ -268,7 +131,7 @@ class KeepAliveHandler(MotoRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.environ: dict[str, Any] = {}
-        self.answer = _Answer(self)
+        self.answer = Answer(self)
         self.served = False
         self.access_log = bool(getattr(self.server, "access_log", True))
         self.server_header = super().version_string()
@@ -334,25 +197,27 @@ class KeepAliveHandler(MotoRequestHandler):
         return environ
 
     def may_keep(self) -> bool:
-        """_KEEP is set only for a request admitted (no malformed header, no transfer coding but chunked) whose
+        """KEEP is set only for a request admitted (no malformed header, no transfer coding but chunked) whose
         body, not chunked, was read to its end: what is left is the client's say."""
-        return bool(self.environ.get(_KEEP) and self.request_version == "HTTP/1.1" and not self.close_connection)
+        return bool(self.environ.get(KEEP) and self.request_version == "HTTP/1.1" and not self.close_connection)
 
     # -- the answer --------------------------------------------------------------------------------
 
     def run_wsgi(self) -> None:
-        """werkzeug's ``run_wsgi``, with the answer written by :class:`_Answer`; a connection that closes is
-        read for at most :data:`DRAIN_SECONDS` after its answer, one that stays is not read at all."""
+        """werkzeug's ``run_wsgi``, the answer written by :mod:`chaos.injectors.answer`; a connection that
+        closes is read for at most :data:`DRAIN_SECONDS` after its answer, one that stays is not read at all."""
         self.environ = environ = self.make_environ()
-        self.answer = answer = _Answer(self)
+        self.answer = answer = Answer(self)
         try:
             answer.run(self.server.app, environ)
         except Cut as error:  # the answer could not be finished: one line, not a traceback
-            environ[_KEEP] = False
-            if not answer.started:
-                with contextlib.suppress(Exception):
-                    _Answer(self).run(BadGateway(), environ)
+            environ[KEEP] = False
             self.log_error("%s", error)
+            if answer.started:
+                self._reset()
+                return
+            with contextlib.suppress(Exception):
+                Answer(self).run(error.answer or BadGateway(), environ)
             self._drain()
             return
         except (ConnectionError, TimeoutError) as error:  # the client went away
@@ -361,16 +226,23 @@ class KeepAliveHandler(MotoRequestHandler):
         except Exception as error:
             if self.server.passthrough_errors:
                 raise
-            environ[_KEEP] = False
+            environ[KEEP] = False
             if not answer.started:  # a 500 in place of the answer, saying it closes; once an answer began, it is cut
                 with contextlib.suppress(Exception):
-                    _Answer(self).run(InternalServerError(), environ)
+                    Answer(self).run(InternalServerError(), environ)
             self.server.log("error", f"Error on request:\n{DebugTraceback(error).render_traceback_text()}")
             self._drain()
             return
         self.served = answer.keep and answer.framed()
         if not self.served:
             self._drain()
+
+    def _reset(self) -> None:
+        """End the connection with a reset, not a FIN: an answer cut short must not read as a whole one
+        to a client that reads its body to the end of the connection."""
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def _drain(self) -> None:
         """Read what the client still sends (the rest of a body the answer did not need) while it keeps

@@ -36,8 +36,9 @@ from chaos.errors import ConfigError
 from chaos.gate import Refused, admit_account
 from chaos.guardrails import Limits, Violation, limits_for
 from chaos.injectors.backend import CALL_KEY
-from chaos.injectors.connection import CHUNK, Cut
+from chaos.injectors.connection import CHUNK, WsgiApp
 from chaos.injectors.endpoints import AwsEndpoints, NoRoute
+from chaos.injectors.forwarded import HOP_BY_HOP, UpstreamAnswer, passed_headers, unframed
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
 from chaos.injectors.keepalive import answer_then_close
 from chaos.injectors.resign import (
@@ -55,11 +56,6 @@ from chaos.injectors.resign import (
 
 __all__ = ["AWS_DOMAINS", "HOP_BY_HOP", "SPOOL_IN_MEMORY", "Upstream", "check_account", "connect"]
 
-#: Headers of one connection, never forwarded (RFC 9110 7.6.1), plus those a Connection header names.
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer"}
-    | {"transfer-encoding", "upgrade"}
-)
 #: Set by the gateway for the upstream, not carried from the client.
 _REPLACED = frozenset({"host", "content-length", "expect"})
 #: The client's signature; dropped when the gateway signs again.
@@ -97,53 +93,6 @@ class _Outgoing:
     body: Iterable[bytes] | None
     chunked: bool
     spool: IO[bytes] | None
-
-
-class _Answer:
-    """An upstream answer streamed to the client. The connection goes back to the pool only when the
-    answer was read to its end and nothing may follow it (not after a HEAD, a 204 or a 304, whose
-    stray bytes would be read as the next request's answer); otherwise it is closed."""
-
-    def __init__(
-        self, response: urllib3.BaseHTTPResponse, on_close: Callable[[], None] | None = None, reusable: bool = True
-    ) -> None:
-        self._response = response
-        self._on_close = on_close
-        self._reusable = reusable
-        self._complete = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        if not self._reusable:
-            # No body follows a HEAD, 204 or 304: close before urllib3 would hand the connection to the
-            # next request, with whatever bytes the upstream still sends on it.
-            self._response.close()
-            return
-        try:
-            yield from self._response.stream(CHUNK, decode_content=False)
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise Cut(f"the upstream's answer ended early ({type(error).__name__}: {error})") from error
-        self._complete = True
-
-    def close(self) -> None:
-        if not self._complete:
-            self._response.close()
-        self._response.release_conn()
-        if self._on_close is not None:
-            self._on_close()
-
-
-def _unframed(response: urllib3.BaseHTTPResponse) -> str | None:
-    """Why an upstream answer cannot be passed on as the answer to the request, or None."""
-    if response.status < 200:
-        return f"answered {response.status} as its final answer"
-    codings = ", ".join(response.headers.getlist("transfer-encoding"))
-    if codings and codings.strip(" \t").lower() != "chunked":  # its body would reach the client still coded
-        return f"answered with Transfer-Encoding {codings!r} (only chunked is passed on)"
-    lengths = {value.strip(" \t") for value in response.headers.getlist("content-length")}
-    framed = len(lengths) == 1 and all(value.isascii() and value.isdigit() for value in lengths)
-    if lengths and not framed and "transfer-encoding" not in response.headers:
-        return f"answered with Content-Length {', '.join(sorted(lengths))!r}"
-    return None
 
 
 class Upstream:
@@ -256,26 +205,22 @@ class Upstream:
             message = f"the upstream {self.label} ({netloc}) did not answer: {reason}"
             return self._fail(environ, start_response, call, 502, "BadGateway", message)
         self._remember(call, response, signature.region)
-        problem = _unframed(response)
+        problem = unframed(response)
         if problem is not None:
             response.close()  # and not back to the pool: what it still holds is no answer to the next request
             response.release_conn()
             _close(out.spool)
             return self._fail(environ, start_response, call, 502, "BadGateway", f"the upstream {self.label} {problem}")
-        listed = {
-            option.strip().lower() for value in response.headers.getlist("connection") for option in value.split(",")
-        }
-        answer_headers = [
-            (name, value)
-            for name, value in response.headers.items()
-            if name.lower() not in HOP_BY_HOP and name.lower() not in listed  # and those its Connection names
-        ]
-        if "transfer-encoding" in response.headers:  # it overrides a Content-Length (RFC 9112 6.3): framed anew
-            answer_headers = [(name, value) for name, value in answer_headers if name.lower() != "content-length"]
-        start_response(f"{response.status} {response.reason or ''}".rstrip(), answer_headers)
+        start_response(f"{response.status} {response.reason or ''}".rstrip(), passed_headers(response))
         spool = out.spool
         reusable = method != "HEAD" and response.status not in (204, 304)  # bytes after these would be the next's
-        return _Answer(response, (lambda: _close(spool)) if spool is not None else None, reusable=reusable)
+
+        def failed(problem: str) -> WsgiApp:  # the 502 when the answer ends before its first byte reached the client
+            message = f"the upstream {self.label} {problem}"
+            return lambda environ, start_response: self._fail(environ, start_response, call, 502, "BadGateway", message)
+
+        on_close = (lambda: _close(spool)) if spool is not None else None
+        return UpstreamAnswer(response, on_close, reusable=reusable, failed=failed)
 
     def _outgoing(
         self,

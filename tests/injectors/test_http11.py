@@ -86,6 +86,7 @@ def test_the_end_of_the_stream_ends_the_head() -> None:
         (b"GET /b/k?x=1 HTTP/1.1\r\n", ("GET", "/b/k?x=1", "HTTP/1.1", True)),
         (b"PUT /b/k HTTP/1.0\r\n", ("PUT", "/b/k", "HTTP/1.0", False)),
         (b"GET http://h/b/k HTTP/1.1\n", ("GET", "http://h/b/k", "HTTP/1.1", True)),
+        ("PUT /b/caf\u00e9 HTTP/1.1\r\n".encode(), ("PUT", "/b/caf\u00c3\u00a9", "HTTP/1.1", True)),  # raw UTF-8
     ],
 )
 def test_request_lines(raw: bytes, expected: tuple[str, str, str, bool]) -> None:
@@ -104,6 +105,14 @@ def test_request_lines(raw: bytes, expected: tuple[str, str, str, bool]) -> None
         (b"GET / HTTP/1.x\r\n", 400),
         (b"GET / HTTP/1.12345678901\r\n", 400),
         (b"GET / FTP/1.1\r\n", 400),
+        (b"GET / HTTP/0.9\r\n", 400),
+        (b"GET  / HTTP/1.1\r\n", 400),  # one space between the parts, nothing else
+        (b"GET\t/ HTTP/1.1\r\n", 400),
+        (b" GET / HTTP/1.1\r\n", 400),
+        (b"GET /\rHTTP/1.1\r\n", 400),
+        (b"GET /a\x00b HTTP/1.1\r\n", 400),
+        (b"G(T / HTTP/1.1\r\n", 400),
+        (b"GET / HTTP/1.1\r\r\n", 400),
         (b"GET / HTTP/2.0\r\n", 505),
         (b"GET / HTTP/99999999.0\r\n", 505),
     ],

@@ -33,7 +33,9 @@ def _verify(method: str, url: str, headers: dict[str, str], body: bytes, signer:
     authorization = headers["Authorization"]
     scope = authorization.split("Credential=")[1].split(",")[0].split("/")
     signed = authorization.split("SignedHeaders=")[1].split(",")[0].split(";")
-    request = AWSRequest(method=method, url=url, data=body, headers={k: v for k, v in headers.items() if k.lower() in signed})
+    request = AWSRequest(
+        method=method, url=url, data=body, headers={k: v for k, v in headers.items() if k.lower() in signed}
+    )
     request.context["timestamp"] = headers["X-Amz-Date"]
     auth = signer(ReadOnlyCredentials(scope[0], "gateway-secret", None), scope[3], scope[2])
     expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
@@ -41,9 +43,20 @@ def _verify(method: str, url: str, headers: dict[str, str], body: bytes, signer:
 
 
 def test_s3_is_re_signed_with_the_clients_payload_hash_carried_over() -> None:
-    headers = {"host": "127.0.0.1:9000", "content-length": "5", "x-amz-meta-owner": "team", "content-type": "text/plain"}
+    headers = {
+        "host": "127.0.0.1:9000",
+        "content-length": "5",
+        "x-amz-meta-owner": "team",
+        "content-type": "text/plain",
+    }
     resigned = resign(
-        "PUT", "http://127.0.0.1:9000/b/k", headers, region="eu-west-1", service="s3", payload=UNSIGNED_PAYLOAD, credentials=GATEWAY
+        "PUT",
+        "http://127.0.0.1:9000/b/k",
+        headers,
+        region="eu-west-1",
+        service="s3",
+        payload=UNSIGNED_PAYLOAD,
+        credentials=GATEWAY,
     )
     assert resigned.headers["X-Amz-Content-SHA256"] == UNSIGNED_PAYLOAD
     assert "Credential=AKIDGATEWAY/" in resigned.headers["Authorization"]
@@ -73,7 +86,9 @@ def test_a_hex_payload_hash_binds_the_body() -> None:
 
 def test_the_gateways_session_token_is_sent() -> None:
     temporary = ReadOnlyCredentials("ASIA", "s", "the-gateways-token")
-    resigned = resign("GET", "http://h/", {"host": "h"}, region="us-east-1", service="s3", payload=EMPTY, credentials=temporary)
+    resigned = resign(
+        "GET", "http://h/", {"host": "h"}, region="us-east-1", service="s3", payload=EMPTY, credentials=temporary
+    )
     assert resigned.headers["X-Amz-Security-Token"] == "the-gateways-token"
     assert "x-amz-security-token" in resigned.headers["Authorization"]
 
@@ -81,15 +96,25 @@ def test_the_gateways_session_token_is_sent() -> None:
 @pytest.mark.parametrize(
     ("authorization", "query", "expected"),
     [
-        ("AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=x", "", ("sigv4", "eu-west-1", "s3")),
+        (
+            "AWS4-HMAC-SHA256 Credential=AKID/20240101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=x",
+            "",
+            ("sigv4", "eu-west-1", "s3"),
+        ),
         ("AWS4-ECDSA-P256-SHA256 Credential=AKID/20240101/s3/aws4_request", "", ("sigv4a", None, None)),
         ("AWS AKID:c2ln", "", ("sigv2", None, None)),
-        ("", "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fap-south-1%2Fs3%2Faws4_request", ("presigned", "ap-south-1", "s3")),
+        (
+            "",
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20240101%2Fap-south-1%2Fs3%2Faws4_request",
+            ("presigned", "ap-south-1", "s3"),
+        ),
         ("", "AWSAccessKeyId=AKID&Signature=abc&Expires=1", ("sigv2", None, None)),
         ("", "list-type=2", ("none", None, None)),
     ],
 )
-def test_client_signatures_are_recognised(authorization: str, query: str, expected: tuple[str, str | None, str | None]) -> None:
+def test_client_signatures_are_recognised(
+    authorization: str, query: str, expected: tuple[str, str | None, str | None]
+) -> None:
     found = client_signature(authorization, query)
     assert (found.kind, found.region, found.service) == expected
 
@@ -119,7 +144,9 @@ def _trailer_signature(key: bytes, timestamp: str, scope: str, previous: str, tr
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
 
 
-def aws_chunked(chunks: list[bytes], key: bytes, timestamp: str, scope: str, seed: str, trailer: bytes | None = None) -> bytes:
+def aws_chunked(
+    chunks: list[bytes], key: bytes, timestamp: str, scope: str, seed: str, trailer: bytes | None = None
+) -> bytes:
     """An aws-chunked body as an SDK signs it (AWS's "Transferring Payload in Multiple Chunks")."""
     out, previous = bytearray(), seed
     for data in [*chunks, b""]:
@@ -168,14 +195,18 @@ def test_aws_chunked_signatures_are_chained_again_from_the_new_seed(trailer: byt
     forwarded = b"".join(resign_chunks(lambda n: source.read(min(n, 7000)), resigned, trailer=trailer is not None))
     assert len(forwarded) == len(sent)  # Content-Length is carried over unchanged
     new_key = _key("gateway-secret", resigned.timestamp[:8], "us-east-1", "s3")
-    assert verify_chunked(forwarded, new_key, resigned.timestamp, resigned.scope, resigned.signature) == b"".join(chunks)
+    assert verify_chunked(forwarded, new_key, resigned.timestamp, resigned.scope, resigned.signature) == b"".join(
+        chunks
+    )
     with pytest.raises(AssertionError):
         verify_chunked(sent, new_key, resigned.timestamp, resigned.scope, resigned.signature)
     if trailer is not None:
         tail = forwarded[forwarded.rindex(b"0;chunk-signature=") :].split(b"\r\n")
         last = tail[0].split(b"=")[1].decode()
         assert tail[1] == trailer.rstrip(b"\r\n")
-        expected = _trailer_signature(new_key, resigned.timestamp, resigned.scope, last, trailer.replace(b"\r\n", b"\n"))
+        expected = _trailer_signature(
+            new_key, resigned.timestamp, resigned.scope, last, trailer.replace(b"\r\n", b"\n")
+        )
         assert tail[2] == f"x-amz-trailer-signature:{expected}".encode()
         assert forwarded.endswith(b"\r\n\r\n")
 
@@ -186,7 +217,15 @@ def test_aws_chunked_signatures_are_chained_again_from_the_new_seed(trailer: byt
     ids=["no hex size", "short chunk", "no signature", "no line end"],
 )
 def test_a_body_that_is_not_aws_chunked_is_refused(body: bytes) -> None:
-    resigned = resign("PUT", "http://h/b/k", {"host": "h"}, region="us-east-1", service="s3", payload=STREAMING_SIGNED, credentials=GATEWAY)
+    resigned = resign(
+        "PUT",
+        "http://h/b/k",
+        {"host": "h"},
+        region="us-east-1",
+        service="s3",
+        payload=STREAMING_SIGNED,
+        credentials=GATEWAY,
+    )
     source = io.BytesIO(body)
     with pytest.raises(BrokenChunks):
         b"".join(resign_chunks(source.read, resigned))

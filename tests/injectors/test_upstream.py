@@ -117,7 +117,9 @@ def test_dynamodb_and_sqs_through_the_gateway(gateway: Gateway, upstream: MotoUp
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue)["Messages"]] == ["job 1"]
 
 
-def test_a_503_outage_as_boto3_and_the_cli_see_it_and_nothing_reaches_moto(gateway: Gateway, upstream: MotoUpstream) -> None:
+def test_a_503_outage_as_boto3_and_the_cli_see_it_and_nothing_reaches_moto(
+    gateway: Gateway, upstream: MotoUpstream
+) -> None:
     _bucket(gateway, "east-outage")
     gateway.arm(S3_EAST)
     upstream.record()

@@ -107,13 +107,17 @@ STYLED = [(*case, style) for case in CASES for style in (("path", "virtual") if 
 @pytest.mark.parametrize(
     ("service", "region", "call", "params", "style"), STYLED, ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[4]}" for c in STYLED]
 )
-def test_calls_go_where_botocore_sends_them(service: str, region: str, call: str, params: dict[str, Any], style: str) -> None:
+def test_calls_go_where_botocore_sends_them(
+    service: str, region: str, call: str, params: dict[str, Any], style: str
+) -> None:
     config = Config(s3={"addressing_style": style})
     # The client points at the gateway (localhost: virtual-hosted buckets are BUCKET.localhost)...
     to_gateway = boto3.client(service, region_name=region, endpoint_url="http://localhost:4566", config=config)
     url, sent = _through_gateway(_captured(to_gateway, call, **params))
     # ...and botocore, with no endpoint of its own, would have gone here:
-    direct = _captured(boto3.client(service, region_name=region, config=config if style == "path" else None), call, **params)
+    direct = _captured(
+        boto3.client(service, region_name=region, config=config if style == "path" else None), call, **params
+    )
     assert url == direct.url
     assert sent["host"] == urlsplit(direct.url).netloc
     scope = direct.headers["Authorization"].decode().split("Credential=")[1].split(",")[0].partition("/")[2][8:]
@@ -121,7 +125,10 @@ def test_calls_go_where_botocore_sends_them(service: str, region: str, call: str
     assert scope in sent["Authorization"]  # the region and signing name botocore signs for
 
 
-@pytest.mark.parametrize(("service", "call"), [("s3", "list_buckets"), ("dynamodb", "list_tables"), ("sqs", "list_queues"), ("sts", "get_caller_identity")])
+@pytest.mark.parametrize(
+    ("service", "call"),
+    [("s3", "list_buckets"), ("dynamodb", "list_tables"), ("sqs", "list_queues"), ("sts", "get_caller_identity")],
+)
 def test_fips_and_dual_stack_are_the_gateways_choice(service: str, call: str) -> None:
     to_gateway = boto3.client(service, region_name="us-west-2", endpoint_url=GATEWAY)
     url, _ = _through_gateway(_captured(to_gateway, call), fips=True, dualstack=True)
@@ -197,7 +204,9 @@ def test_upstream_aws_refuses_when_sts_cannot_say(tmp_path: Path, moto_server: s
 
 def test_upstream_aws_starts_for_an_allowed_account(tmp_path: Path, moto_server: str) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.chaos]\naccounts = ["123456789012"]\n')
-    gateway = start_gateway("--upstream", "aws", "--upstream-fips", cwd=tmp_path, env={"AWS_ENDPOINT_URL_STS": moto_server})
+    gateway = start_gateway(
+        "--upstream", "aws", "--upstream-fips", cwd=tmp_path, env={"AWS_ENDPOINT_URL_STS": moto_server}
+    )
     try:
         assert "aws (forwarded, re-signed) behind a fault middleware" in gateway.startup
         health = gateway.control("GET", "/_chaos/health")[1]
@@ -218,7 +227,9 @@ def test_upstream_aws_starts_for_an_allowed_account(tmp_path: Path, moto_server:
         (["--upstream", "http://127.0.0.1:9", "--host", "0.0.0.0", "--token", "t"], "with the gateway's credentials"),
     ],
 )
-def test_serve_refuses_upstreams_it_cannot_serve_safely(tmp_path: Path, moto_server: str, args: list[str], message: str) -> None:
+def test_serve_refuses_upstreams_it_cannot_serve_safely(
+    tmp_path: Path, moto_server: str, args: list[str], message: str
+) -> None:
     result = _serve(tmp_path, moto_server, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert message in result.stderr

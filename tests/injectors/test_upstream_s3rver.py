@@ -96,7 +96,9 @@ def test_a_region_outage_fails_one_region_only(gateway: Gateway, s3rver: S3rver)
     cli = aws_cli(gateway.url, "eu-west-1", "s3api", "head-bucket", "--bucket", "regional-bucket", env=KEY)
     assert cli.returncode != 0 and "503" in cli.stderr
     assert s3rver.requests() == before
-    east = aws_cli(gateway.url, "us-east-1", "s3api", "put-object", "--bucket", "regional-bucket", "--key", "e", env=KEY)
+    east = aws_cli(
+        gateway.url, "us-east-1", "s3api", "put-object", "--bucket", "regional-bucket", "--key", "e", env=KEY
+    )
     assert east.returncode == 0, east.stderr
     assert s3rver.stored("regional-bucket", "e") and not s3rver.stored("regional-bucket", "w")
 

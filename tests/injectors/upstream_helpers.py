@@ -48,7 +48,11 @@ class MotoUpstream:
     def client(self, service: str, region: str = "us-east-1") -> Any:
         """A client straight to the upstream with the gateway's keys (to look at what is stored)."""
         return boto3.client(  # type: ignore[call-overload]
-            service, region_name=region, endpoint_url=self.url, aws_access_key_id=self.key, aws_secret_access_key=self.secret
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id=self.key,
+            aws_secret_access_key=self.secret,
         )
 
     def record(self) -> None:
@@ -138,7 +142,9 @@ def running_s3rver(folder: Path, *, strict: bool = False) -> Iterator[S3rver]:
             process.wait()
 
 
-def aws_cli(endpoint: str, region: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def aws_cli(
+    endpoint: str, region: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """The AWS CLI against ``endpoint`` (given as --endpoint-url too: some commands skip the variable),
     three attempts in standard mode."""
     environment = {
