@@ -47,6 +47,7 @@ from werkzeug.exceptions import BadGateway, InternalServerError
 from chaos.injectors.admission import MALFORMED_HEADERS
 from chaos.injectors.answer import KEEP, Answer
 from chaos.injectors.connection import CHUNK, Cut, Dechunked, body_pending, linger
+from chaos.injectors.environ import wsgi_environ
 from chaos.injectors.http11 import MAX_LINE, HeadError, Headers, read_headers, request_line
 
 __all__ = [
@@ -180,10 +181,11 @@ class KeepAliveHandler(MotoRequestHandler):
         return True
 
     def make_environ(self) -> dict[str, Any]:
-        """werkzeug's environ, with every Content-Length header kept (two are refused, not merged) and
-        malformed header lines noted (refused too)."""
+        """werkzeug's environ as moto's handler extends it (:mod:`chaos.injectors.environ`), with every
+        Content-Length header kept (two are refused, not merged) and malformed header lines noted (refused
+        too)."""
         self.connection.settimeout(None)  # the request line and headers came: the body is not under the idle limit
-        environ: dict[str, Any] = super().make_environ()
+        environ = wsgi_environ(self)
         lengths = self.headers.get_all("Content-Length") or []
         if len(lengths) > 1:
             environ["CONTENT_LENGTH"] = ", ".join(lengths)
