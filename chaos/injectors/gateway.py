@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from types import TracebackType
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -288,7 +289,11 @@ def _json(payload: dict[str, Any]) -> bytes:
 
 def _request(environ: dict[str, Any], headers: dict[str, str], body: bytes = b"") -> HttpRequest:
     raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", ""))
-    raw_path, _, query = raw.partition("?")
+    if raw[:8].lower().startswith(("http://", "https://")):  # an absolute URL (its host is the Host)
+        target = urlsplit(raw)
+        raw_path, query = target.path or "/", target.query
+    else:
+        raw_path, _, query = raw.partition("?")
     return HttpRequest(
         method=environ.get("REQUEST_METHOD", "GET"),
         host=headers.get("host", ""),

@@ -194,11 +194,11 @@ def match_operation(service: str, request: HttpRequest, s3_path: str | None = No
     """The botocore operation name of ``request`` to ``service``, or None when it is not recognised."""
     model = botodata.service_model(service)
     protocol = model.resolved_protocol
-    if protocol == "json":
-        target = request.headers.get("x-amz-target", "")
+    target = request.headers.get("x-amz-target", "")
+    if protocol == "json" and target:
         name = target.rpartition(".")[2]
         return name if name in botodata.operation_names(service) else None
-    if protocol in ("query", "ec2"):
+    if protocol in ("query", "ec2", "json"):  # json without a target: an older SDK's query call (SQS moved)
         action = request.params.get("Action") or parse_qs(request.body.decode("utf-8", "replace")).get("Action")
         return action[0] if action and action[0] in botodata.operation_names(service) else None
     if protocol == "smithy-rpc-v2-cbor":
@@ -352,10 +352,18 @@ def describe(request: HttpRequest, bucket_region: Callable[[str], str | None]) -
     )
 
 
+#: Where moto's request handler (and the gateway's) notes the header names WSGI would fold.
+_PRESERVED_NAMES = "moto.preserved_header_names"
+
+
 def headers_from_environ(environ: Mapping[str, Any]) -> dict[str, str]:
-    """Lower-case header names and values from a WSGI environ."""
+    """Lower-case header names and values from a WSGI environ; an S3 metadata header whose name holds an
+    underscore keeps it (moto's request handler notes those names: WSGI folds ``_`` and ``-`` together)."""
+    preserved = environ.get(_PRESERVED_NAMES) or {}
     headers = {
-        key[5:].replace("_", "-").lower(): str(value) for key, value in environ.items() if key.startswith("HTTP_")
+        (preserved.get(key) or key[5:].replace("_", "-")).lower(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
     }
     if environ.get("CONTENT_TYPE"):
         headers["content-type"] = str(environ["CONTENT_TYPE"])

@@ -667,3 +667,17 @@ def test_an_upstream_that_dies_inside_its_head_is_a_502() -> None:
         got = _answer(sock)
     upstream.listener.close()
     assert got.status == 502 and got.headers.get("connection") == "close", got
+
+
+def test_an_absolute_url_is_recognised_as_its_path(gateway: GatewayServer) -> None:
+    """``GET http://host/bucket/key``: moto serves the object, and the faults see that bucket and key
+    (the gateway read the whole URL as the path: bucket "http:")."""
+    _s3(gateway).create_bucket(Bucket="absolute")  # type: ignore[attr-defined]
+    _arm(gateway, {"kind": "unavailable", "service": "s3", "buckets": ["absolute"], "key_prefix": "a/"})
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as sock:
+        for path, status in (("/absolute/a/b", 503), ("/absolute/z", 404)):
+            sock.sendall(http_request("GET", f"http://127.0.0.1:{gateway.port}{path}?x-id=GetObject", _host(gateway)))
+            assert _answer(sock).status == status
+    ledger = urllib3.request("GET", f"{gateway.url}/_chaos/ledger").json()
+    buckets = {(event["bucket"], event["key"]) for event in ledger["events"] if event["operation"] == "GetObject"}
+    assert {("absolute", "a/b"), ("absolute", "z")} <= buckets, ledger["events"]

@@ -149,3 +149,34 @@ def test_an_unrecognised_request_is_still_described() -> None:
     auth = {"authorization": "AWS4-HMAC-SHA256 Credential=AK/20260101/us-east-1/dynamodb/aws4_request, x"}
     call = describe(HttpRequest("POST", "h", "/", "", auth), lambda bucket: None)
     assert (call.service, call.operation, call.region) == ("dynamodb", "Unknown", "us-east-1")
+
+
+def test_an_older_sdks_query_call_to_sqs_is_recognised() -> None:
+    """SQS moved to the JSON protocol; SDKs from before send Action in a form body, no X-Amz-Target."""
+    scope = "Credential=testing/20260101/eu-west-1/sqs/aws4_request, SignedHeaders=host, Signature=0"
+    headers = {"authorization": f"AWS4-HMAC-SHA256 {scope}", "content-type": "application/x-www-form-urlencoded"}
+    form = HttpRequest("POST", "127.0.0.1:4566", "/", "", headers, b"Action=CreateQueue&QueueName=q&Version=2012-11-05")
+    assert (describe(form, lambda bucket: None).operation) == "CreateQueue"
+    in_query = HttpRequest("GET", "127.0.0.1:4566", "/", "Action=ListQueues", headers)
+    assert describe(in_query, lambda bucket: None).operation == "ListQueues"
+    unknown = HttpRequest("POST", "127.0.0.1:4566", "/", "", headers, b"Action=NoSuchThing")
+    assert describe(unknown, lambda bucket: None).operation == "Unknown"
+
+
+def test_underscored_metadata_names_are_kept_from_the_environ() -> None:
+    """Forwarded upstream, x-amz-meta-my_key must not become x-amz-meta-my-key (moto keeps it)."""
+    from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
+
+    from chaos.injectors.http_calls import headers_from_environ
+
+    environ = {
+        "HTTP_X_AMZ_META_MY_KEY": "v",
+        "HTTP_X_AMZ_DATE": "20260101T000000Z",
+        "CONTENT_TYPE": "text/plain",
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY: {"HTTP_X_AMZ_META_MY_KEY": "X-Amz-Meta-My_Key"},
+    }
+    assert headers_from_environ(environ) == {
+        "x-amz-meta-my_key": "v",
+        "x-amz-date": "20260101T000000Z",
+        "content-type": "text/plain",
+    }
