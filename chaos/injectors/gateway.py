@@ -38,6 +38,7 @@ from chaos.injectors.base import EngineInjector
 from chaos.injectors.connection import (
     BODY_ERRORS,
     BodyTooLarge,
+    WsgiApp,
     body_pending,
     discard_body,
     drop,
@@ -53,7 +54,6 @@ from chaos.model import Guardrails
 __all__ = ["DEFAULT_HOLD", "MAX_FORM_BODY", "FaultMiddleware", "GatewayInjector", "GatewayServer", "is_loopback"]
 
 StartResponse = Callable[..., Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 #: How long a ``timeout`` or ``lost_response`` holds a request when the fault sets no wait.
 DEFAULT_HOLD = 60.0
