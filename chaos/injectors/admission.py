@@ -3,8 +3,9 @@
 Nothing here reads a body: a request is admitted or refused before a byte of it is read, so a
 refused request costs the gateway no memory whatever size it declares.
 
-* Every header line must be well formed (400 naming ``headers``), and ``Transfer-Encoding``, when
-  given, exactly ``chunked`` (400 naming it): a request whose end a proxy could see elsewhere is not served.
+* Every header line must be well formed (400 naming ``headers``), ``Host`` given once (400), and
+  ``Transfer-Encoding``, when given, exactly ``chunked`` (400 naming it): a request that a proxy in
+  front could read otherwise is not served.
 * ``Content-Length`` must be one plain decimal number (400 naming the header otherwise): ``abc``,
   ``-5``, ``5, 7`` (or two differing headers) and lengths no request has are refused.
 * The two administrative APIs, the gateway's ``/_chaos/`` and moto's own ``/moto-api/`` (reset,
@@ -103,12 +104,16 @@ def content_length(environ: Mapping[str, Any]) -> int | None:
 
 
 def framing(environ: Mapping[str, Any]) -> None:
-    """Refuse a request whose end a proxy in front could see elsewhere: a malformed header line (400; the
-    headers after it were lost to the parser) or a transfer coding other than plain ``chunked`` (400 too)."""
+    """Refuse a request that a proxy in front could read otherwise: a malformed header line (400; the
+    headers after it were lost to the parser), two Host headers (400), or a transfer coding other than
+    plain ``chunked`` (400 too)."""
     if environ.get(MALFORMED_HEADERS):
         raise Refused(
             400, "headers", "a header line is malformed (a space before its colon, no colon, or a folded first line)"
         )
+    host = environ.get("HTTP_HOST")
+    if host is not None and "," in str(host):  # two Host lines, merged (RFC 9112 3.2: a 400)
+        raise Refused(400, "Host", f"{_shown(str(host))}: a request names one host, in one Host header")
     coding = environ.get("HTTP_TRANSFER_ENCODING")
     if coding is not None and str(coding).strip(" \t").lower() != "chunked":
         raise Refused(400, "Transfer-Encoding", f"{_shown(str(coding))}: only 'chunked' is understood")

@@ -275,6 +275,10 @@ def warm_service_names() -> None:
     _SERVICE_NAMES.lookup("s3", extended=True)
 
 
+#: AWS's "s3" label (and region) after a virtual-hosted bucket's name: ``bucket.s3.eu-west-1``.
+_S3_LABEL = re.compile(r"\.s3(?:[.-][a-z0-9-]+)?$")
+
+
 def _s3_bucket_and_key(request: HttpRequest) -> tuple[str | None, str | None, str]:
     """Bucket, key and the path-style path of an S3 request (virtual-hosted or path-style)."""
     host = request.host.rsplit(":", 1)[0] if request.host.count(":") == 1 else request.host
@@ -282,7 +286,7 @@ def _s3_bucket_and_key(request: HttpRequest) -> tuple[str | None, str | None, st
     labels = host.split(".")
     virtual = None
     if host.endswith(".localhost") and len(labels) > 1:
-        virtual = host[: -len(".localhost")]
+        virtual = _S3_LABEL.sub("", host[: -len(".localhost")])  # bucket.s3[.region].localhost: the bucket
     elif ".s3." in host or ".s3-" in host:
         virtual = host.split(".s3", 1)[0]
     elif host.endswith(".s3.amazonaws.com"):

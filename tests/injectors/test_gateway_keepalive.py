@@ -316,6 +316,7 @@ def test_a_head_on_the_control_api_sends_no_body(gateway: GatewayServer) -> None
         ("X-Note: a\x00b", 400),
         ("X(y): not a token", 400),
         (": no name", 400),
+        ("Host: evil.localhost", 400),  # a second Host line
     ],
 )
 def test_a_request_framed_in_doubt_is_refused_and_closes(gateway: GatewayServer, header: str, status: int) -> None:

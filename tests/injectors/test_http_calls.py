@@ -180,3 +180,19 @@ def test_underscored_metadata_names_are_kept_from_the_environ() -> None:
         "x-amz-date": "20260101T000000Z",
         "content-type": "text/plain",
     }
+
+
+@pytest.mark.parametrize(
+    ("host", "bucket"),
+    [
+        ("photos.localhost:4566", "photos"),
+        ("photos.s3.localhost:4566", "photos"),  # as moto serves it (the bucket was "photos.s3")
+        ("photos.s3.eu-west-1.localhost", "photos"),
+        ("photos.s3-eu-west-1.localhost", "photos"),
+        ("my.photos.localhost", "my.photos"),
+        ("my.s3bucket.localhost", "my.s3bucket"),
+    ],
+)
+def test_virtual_hosted_buckets_under_localhost(host: str, bucket: str) -> None:
+    call = describe(HttpRequest("GET", host, "/a/b.jpg", "", {}), lambda name: None)
+    assert (call.service, call.bucket, call.key) == ("s3", bucket, "a/b.jpg")
