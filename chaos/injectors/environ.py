@@ -9,7 +9,8 @@ times and was a tenth of the CPU the gateway spent on an injected error.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from moto.core.request import (
@@ -19,7 +20,7 @@ from moto.core.request import (
 )
 from werkzeug.http import parse_set_header
 
-__all__ = ["wsgi_environ"]
+__all__ = ["RequestHead", "wsgi_environ"]
 
 _BODY_HEADERS = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
 
@@ -29,7 +30,41 @@ def _latin1(text: str) -> str:
     return text.encode().decode("latin1")
 
 
-def wsgi_environ(handler: Any) -> dict[str, Any]:
+class _Headers(Protocol):
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+class _Server(Protocol):
+    @property
+    def ssl_context(self) -> Any: ...
+    @property
+    def multithread(self) -> bool: ...
+    @property
+    def multiprocess(self) -> bool: ...
+    @property
+    def server_address(self) -> Any: ...
+
+
+class RequestHead(Protocol):
+    """What the environ is made of: a werkzeug request handler that has read a request's head."""
+
+    path: str
+    command: str
+    request_version: str
+    rfile: Any
+    connection: Any
+
+    @property
+    def headers(self) -> _Headers: ...
+    @property
+    def server(self) -> _Server: ...
+    @property
+    def server_version(self) -> str: ...
+    def address_string(self) -> str: ...
+    def port_integer(self) -> int: ...
+
+
+def wsgi_environ(handler: RequestHead) -> dict[str, Any]:
     """The environ of the request ``handler`` (a werkzeug request handler) has read the head of."""
     target = urlsplit(handler.path)
     path_info = f"/{target.netloc}{target.path}" if not target.scheme and target.netloc else target.path
