@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from chaos.injectors.connection import WsgiApp
+
 __all__ = ["KEEP", "Answer", "Connection"]
 
 #: Set in the environ: the request was read to its end, the connection may serve another.
@@ -80,7 +82,7 @@ class Answer:
         self.headers = headers
         return self.write
 
-    def run(self, app: Any, environ: dict[str, Any]) -> None:
+    def run(self, app: WsgiApp, environ: dict[str, Any]) -> None:
         """Call the application and write its answer to the end."""
         answer = app(environ, self.start_response)
         try:
