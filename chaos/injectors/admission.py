@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from chaos.injectors.http11 import only_chunked
+
 __all__ = [
     "ADMIN_PREFIXES",
     "CONTROL_PREFIX",
@@ -109,13 +111,16 @@ def framing(environ: Mapping[str, Any]) -> None:
     plain ``chunked`` (400 too)."""
     if environ.get(MALFORMED_HEADERS):
         raise Refused(
-            400, "headers", "a header line is malformed (a space before its colon, no colon, or a folded first line)"
+            400,
+            "headers",
+            "a header line is malformed (a space before its colon, no colon, a name that is not a token, a NUL or "
+            "a bare CR, or a folded first line)",
         )
     host = environ.get("HTTP_HOST")
     if host is not None and "," in str(host):  # two Host lines, merged (RFC 9112 3.2: a 400)
         raise Refused(400, "Host", f"{_shown(str(host))}: a request names one host, in one Host header")
     coding = environ.get("HTTP_TRANSFER_ENCODING")
-    if coding is not None and str(coding).strip(" \t").lower() != "chunked":
+    if coding is not None and not only_chunked(str(coding)):
         raise Refused(400, "Transfer-Encoding", f"{_shown(str(coding))}: only 'chunked' is understood")
 
 

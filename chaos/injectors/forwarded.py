@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import urllib3
 
 from chaos.injectors.connection import CHUNK, Cut, WsgiApp
+from chaos.injectors.http11 import connection_options, only_chunked
 
 __all__ = ["HOP_BY_HOP", "UpstreamAnswer", "passed_headers", "unframed"]
 
@@ -74,7 +75,7 @@ def unframed(response: urllib3.BaseHTTPResponse) -> str | None:
     if any(isinstance(defect, _BROKEN_HEAD) for defect in defects):
         return "sent a head with a malformed line, or ended inside one"
     codings = ", ".join(response.headers.getlist("transfer-encoding"))
-    if codings and codings.strip(" \t").lower() != "chunked":  # its body would reach the client still coded
+    if codings and not only_chunked(codings):  # its body would reach the client still coded
         return f"answered with Transfer-Encoding {codings!r} (only chunked is passed on)"
     lengths = {value.strip(" \t") for value in response.headers.getlist("content-length")}
     framed = len(lengths) == 1 and all(value.isascii() and value.isdigit() for value in lengths)
@@ -86,6 +87,6 @@ def unframed(response: urllib3.BaseHTTPResponse) -> str | None:
 def passed_headers(response: urllib3.BaseHTTPResponse) -> list[tuple[str, str]]:
     """The answer's end-to-end headers: not the hop-by-hop ones, nor those its ``Connection`` names, nor a
     ``Content-Length`` that a ``Transfer-Encoding`` overrides (RFC 9112 6.3: the body is framed anew)."""
-    listed = {option.strip().lower() for value in response.headers.getlist("connection") for option in value.split(",")}
+    listed = connection_options(response.headers.getlist("connection"))
     dropped = HOP_BY_HOP | listed | ({"content-length"} if "transfer-encoding" in response.headers else set())
     return [(name, value) for name, value in response.headers.items() if name.lower() not in dropped]

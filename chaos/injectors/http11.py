@@ -20,11 +20,20 @@ http.server's message object did: ``get``, ``get_all``, ``items``, ``keys``, ``i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import Protocol, overload
 
-__all__ = ["MAX_HEADERS", "MAX_LINE", "HeadError", "Headers", "read_headers", "request_line"]
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_LINE",
+    "HeadError",
+    "Headers",
+    "connection_options",
+    "only_chunked",
+    "read_headers",
+    "request_line",
+]
 
 #: The longest request line or header line, in bytes (http.server's and http.client's limit).
 MAX_LINE = 65536
@@ -98,6 +107,16 @@ class Headers:
 
     def __str__(self) -> str:
         return "".join(f"{name}: {value}\r\n" for name, value in self._items) + "\r\n"
+
+
+def connection_options(values: Iterable[str]) -> set[str]:
+    """The options of ``Connection`` header values, lower-case (``te, close`` is two)."""
+    return {option.strip(" \t").lower() for value in values for option in value.split(",")} - {""}
+
+
+def only_chunked(coding: str) -> bool:
+    """Whether a ``Transfer-Encoding`` value is plain ``chunked``, the one coding the gateway reads and passes on."""
+    return coding.strip(" \t").lower() == "chunked"
 
 
 def request_line(raw: bytes) -> tuple[str, str, str, bool]:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, unquote_plus
 
 from botocore.loaders import Loader
+from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 
 from chaos.engine import botodata
 from chaos.engine.call import Call
@@ -356,14 +357,10 @@ def describe(request: HttpRequest, bucket_region: Callable[[str], str | None]) -
     )
 
 
-#: Where moto's request handler (and the gateway's) notes the header names WSGI would fold.
-_PRESERVED_NAMES = "moto.preserved_header_names"
-
-
 def headers_from_environ(environ: Mapping[str, Any]) -> dict[str, str]:
     """Lower-case header names and values from a WSGI environ; an S3 metadata header whose name holds an
     underscore keeps it (moto's request handler notes those names: WSGI folds ``_`` and ``-`` together)."""
-    preserved = environ.get(_PRESERVED_NAMES) or {}
+    preserved = environ.get(PRESERVED_HEADER_NAMES_ENVIRON_KEY) or {}
     headers = {
         (preserved.get(key) or key[5:].replace("_", "-")).lower(): str(value)
         for key, value in environ.items()

@@ -48,7 +48,7 @@ from chaos.injectors.admission import MALFORMED_HEADERS
 from chaos.injectors.answer import KEEP, Answer
 from chaos.injectors.connection import CHUNK, Cut, Dechunked, body_pending, linger
 from chaos.injectors.environ import wsgi_environ
-from chaos.injectors.http11 import MAX_LINE, HeadError, Headers, read_headers, request_line
+from chaos.injectors.http11 import MAX_LINE, HeadError, Headers, connection_options, read_headers, request_line
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -174,10 +174,7 @@ class KeepAliveHandler(MotoRequestHandler):
         except HeadError as error:
             self.send_error(error.status, error.message)
             return False
-        options = {
-            option.strip().lower() for value in self.headers.get_all("Connection") or [] for option in value.split(",")
-        }
-        self.close_connection = not keep or "close" in options
+        self.close_connection = not keep or "close" in connection_options(self.headers.get_all("Connection") or [])
         return True
 
     def make_environ(self) -> dict[str, Any]:

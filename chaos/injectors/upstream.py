@@ -39,6 +39,7 @@ from chaos.injectors.backend import CALL_KEY
 from chaos.injectors.connection import CHUNK, WsgiApp
 from chaos.injectors.endpoints import AwsEndpoints, NoRoute
 from chaos.injectors.forwarded import HOP_BY_HOP, UpstreamAnswer, passed_headers, unframed
+from chaos.injectors.http11 import connection_options
 from chaos.injectors.http_calls import HttpRequest, describe, headers_from_environ
 from chaos.injectors.keepalive import answer_then_close
 from chaos.injectors.resign import (
@@ -67,10 +68,6 @@ AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov",
 _HEALTH_TTL = 2.0
 _KNOWN_BUCKETS = 10_000
 _STATUS_PHRASES = {501: "Not Implemented", 502: "Bad Gateway", 400: "Bad Request"}
-
-
-def _connection_listed(headers: dict[str, str]) -> set[str]:
-    return {name.strip().lower() for name in headers.get("connection", "").split(",") if name.strip()}
 
 
 def _virtual_bucket(host: str) -> bool:
@@ -233,7 +230,7 @@ class Upstream:
     ) -> _Outgoing:
         """The headers and body sent upstream: end-to-end headers, Host the upstream's, signed again when
         ``signature`` (the client's) is given."""
-        listed = _connection_listed(headers)
+        listed = connection_options([headers.get("connection", "")])
         forwarded = {
             name: value
             for name, value in headers.items()
