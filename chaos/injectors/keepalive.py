@@ -46,7 +46,7 @@ from werkzeug.exceptions import BadGateway, InternalServerError
 
 from chaos.injectors.admission import MALFORMED_HEADERS
 from chaos.injectors.answer import KEEP, Answer
-from chaos.injectors.connection import CHUNK, Cut, Dechunked, body_pending, linger
+from chaos.injectors.connection import CHUNK, Cut, Dechunked, WsgiApp, body_pending, linger
 from chaos.injectors.environ import wsgi_environ
 from chaos.injectors.http11 import MAX_LINE, HeadError, Headers, connection_options, read_headers, request_line
 
@@ -210,14 +210,11 @@ class KeepAliveHandler(MotoRequestHandler):
         try:
             answer.run(self.server.app, environ)
         except Cut as error:  # the answer could not be finished: one line, not a traceback
-            environ[KEEP] = False
             self.log_error("%s", error)
             if answer.started:
                 self._reset()
-                return
-            with contextlib.suppress(Exception):
-                Answer(self).run(error.answer or BadGateway(), environ)
-            self._drain()
+            else:
+                self._instead(error.answer or BadGateway(), environ)
             return
         except (ConnectionError, TimeoutError) as error:  # the client went away
             self.connection_dropped(error, environ)
@@ -225,16 +222,22 @@ class KeepAliveHandler(MotoRequestHandler):
         except Exception as error:
             if self.server.passthrough_errors:
                 raise
-            environ[KEEP] = False
-            if not answer.started:  # a 500 in place of the answer, saying it closes; once an answer began, it is cut
-                with contextlib.suppress(Exception):
-                    Answer(self).run(InternalServerError(), environ)
             self.server.log("error", f"Error on request:\n{DebugTraceback(error).render_traceback_text()}")
-            self._drain()
+            if answer.started:  # an answer begun is cut where it failed
+                self._drain()
+            else:
+                self._instead(InternalServerError(), environ)
             return
         self.served = answer.keep and answer.framed()
         if not self.served:
             self._drain()
+
+    def _instead(self, app: WsgiApp, environ: dict[str, Any]) -> None:
+        """Answer with ``app`` in place of an answer that failed before its first byte, then close."""
+        environ[KEEP] = False
+        with contextlib.suppress(Exception):
+            Answer(self).run(app, environ)
+        self._drain()
 
     def _reset(self) -> None:
         """End the connection with a reset, not a FIN: an answer cut short must not read as a whole one
